@@ -1,0 +1,15 @@
+"""ganlab: every major GAN variant from one Hydra command line, on PyTorch Lightning."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from ganlab.config import register_resolvers
+from ganlab.generator import TrainedGenerator, load_generator
+
+try:
+    __version__ = version("ganlab")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+unknown"
+
+register_resolvers()
+
+__all__ = ["TrainedGenerator", "__version__", "load_generator"]

@@ -1,0 +1,50 @@
+"""Where the Hydra configs live, and the resolvers they use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+
+GAN_SAFE_DDP = "ddp_find_unused_parameters_true"
+
+
+def config_dir() -> str:
+    """``ganlab/conf`` inside a built wheel; the repository's top-level ``conf/`` otherwise."""
+    packaged = Path(__file__).parent / "conf"
+    return str(packaged if packaged.is_dir() else Path(__file__).parent.parent / "conf")
+
+
+def gan_strategy(devices: Any, num_nodes: Any = 1) -> str:
+    """Lightning strategy for a GAN run: "auto" on one device, DDP that tolerates unused
+    parameters otherwise (each player's step leaves the other player's parameters unused).
+
+    >>> gan_strategy(1), gan_strategy(4), gan_strategy("0,1"), gan_strategy(1, 2)
+    ('auto', 'ddp_find_unused_parameters_true', 'ddp_find_unused_parameters_true', 'ddp_find_unused_parameters_true')
+    """
+    single = str(devices).strip() in ("1", "[0]") and int(num_nodes) == 1
+    return "auto" if single else GAN_SAFE_DDP
+
+
+def output_activation(shape: Any) -> str:
+    """Generator output for data of this sample shape: images are normalized to [-1, 1] by
+    every ganlab DataModule (tanh); vector data such as 2-D mixtures are unbounded (linear).
+
+    >>> output_activation([1, 28, 28]), output_activation([2])
+    ('tanh', 'linear')
+    """
+    return "tanh" if len(shape) == 3 else "linear"
+
+
+RESOLVERS: dict[str, Callable[..., Any]] = {
+    "gan_strategy": gan_strategy,
+    "output_activation": output_activation,
+}
+
+
+def register_resolvers() -> None:
+    for name, resolver in RESOLVERS.items():
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, resolver)

@@ -1,0 +1,31 @@
+"""ganlab DataModules: 2-D toy mixtures, small offline image sets, torchvision sets, folders.
+
+Every DataModule subclasses :class:`GANDataModule` and exposes ``shape`` (one sample),
+``num_classes`` (``None`` when unlabelled) and ``num_samples``; ``train_dataloader()`` yields
+``(x, y)`` (labelled) or ``x`` (unlabelled) with images in ``[-1, 1]``. Data problems raise a
+single :class:`DataError` from ``prepare_data``/``setup`` that says how to fix them.
+"""
+
+from ganlab.data.arrays import Digits, InMemoryImages, MNIST5k
+from ganlab.data.base import DataError, GANDataModule
+from ganlab.data.image_folder import ImageFileDataset, ImageFolder
+from ganlab.data.mixtures import GaussianMixture, GridMixture, MixtureStream, RingMixture
+from ganlab.data.torchvision_sets import CIFAR10, MNIST, CelebA, FashionMNIST
+
+__all__ = [
+    "CIFAR10",
+    "MNIST",
+    "CelebA",
+    "DataError",
+    "Digits",
+    "FashionMNIST",
+    "GANDataModule",
+    "GaussianMixture",
+    "GridMixture",
+    "ImageFileDataset",
+    "ImageFolder",
+    "InMemoryImages",
+    "MNIST5k",
+    "MixtureStream",
+    "RingMixture",
+]

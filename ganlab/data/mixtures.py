@@ -1,0 +1,290 @@
+"""2-D Gaussian mixtures (ring of 8, grid of 25): the classic mode-collapse benchmarks.
+
+Samples are generated on the fly, a whole batch at a time (a 2-D GAN step is ~5 ms on a CPU, so
+per-sample ``__getitem__`` + collate would dominate). An epoch is a fixed number of batches.
+
+Determinism: batch ``i`` of an epoch is drawn from a ``torch.Generator`` seeded with a hash of
+``(seed, epoch, rank, i)``. The stream therefore depends only on (seed, epoch, distributed rank)
+- not on ``num_workers`` - and every DDP rank gets different samples. The epoch is read from
+``trainer.current_epoch`` each time the loader is iterated (Lightning creates the train loader
+once and iterates it once per epoch); without a trainer use :meth:`GaussianMixture.set_epoch`.
+
+Samples are NOT rescaled to [-1, 1]: the mixtures live in their usual coordinates (the grid spans
+[-4, 4]), and :attr:`GaussianMixture.means` / :attr:`GaussianMixture.std` are in the same space,
+so the mode-coverage metric can use them directly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+
+from ganlab.data.base import DataError, GANDataModule
+
+__all__ = ["GaussianMixture", "GridMixture", "MixtureStream", "RingMixture"]
+
+_MASK64 = (1 << 64) - 1
+
+
+def _splitmix64(x: int) -> int:
+    x = (x + 0x9E3779B97F4A7C15) & _MASK64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return x ^ (x >> 31)
+
+
+def mix_seed(*parts: int) -> int:
+    """Hash integers into one well-mixed 63-bit seed (order-sensitive)."""
+    h = 0x6A09E667F3BCC908
+    for p in parts:
+        h = _splitmix64(h ^ (int(p) & _MASK64))
+    return h >> 1
+
+
+class MixtureStream(IterableDataset[tuple[Tensor, Tensor]]):
+    """Yields ``num_batches`` whole batches ``(x (B, D) float32, y (B,) int64)`` per iteration.
+
+    Batch ``i`` only depends on ``(seed, epoch, rank, i)``; with DataLoader workers, worker ``w``
+    of ``W`` produces batches ``w, w + W, ...`` so the stream does not depend on ``W``.
+    """
+
+    def __init__(
+        self,
+        means: Tensor,
+        std: float,
+        batch_size: int,
+        num_batches: int,
+        seed: int = 0,
+        rank: int = 0,
+    ) -> None:
+        super().__init__()
+        self.means = means.detach().to(torch.float32).cpu()
+        self.std = float(std)
+        self.batch_size = int(batch_size)
+        self.num_batches = int(num_batches)
+        self.seed = int(seed)
+        self.rank = int(rank)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return self.num_batches
+
+    def batch(self, index: int, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+        """Batch ``index`` of the current (seed, epoch, rank) stream."""
+        g = generator if generator is not None else torch.Generator()
+        g.manual_seed(mix_seed(self.seed, self.epoch, self.rank, index))
+        return sample_mixture(self.means, self.std, self.batch_size, g)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        info = get_worker_info()
+        start, step = (0, 1) if info is None else (info.id, info.num_workers)
+        g = torch.Generator()
+        for i in range(start, self.num_batches, step):
+            yield self.batch(i, g)
+
+
+def sample_mixture(
+    means: Tensor, std: float, n: int, generator: torch.Generator | None = None
+) -> tuple[Tensor, Tensor]:
+    """``n`` samples of the equal-weight isotropic mixture; returns (x (n, D), component (n,))."""
+    y = torch.randint(means.shape[0], (n,), generator=generator, dtype=torch.int64)
+    x = means[y] + std * torch.randn(n, means.shape[1], generator=generator)
+    return x, y
+
+
+class _EpochAwareLoader(DataLoader[tuple[Tensor, Tensor]]):
+    """A DataLoader that tells its :class:`MixtureStream` the current epoch at every ``iter()``.
+
+    The epoch is read in the main process (before workers are started), so it also works with
+    worker processes. ``persistent_workers`` must stay False for the same reason.
+    """
+
+    def __init__(self, dataset: MixtureStream, epoch_fn: Callable[[], int], **kwargs: Any) -> None:
+        super().__init__(dataset, **kwargs)
+        self.epoch_fn = epoch_fn
+
+    def __iter__(self) -> Any:
+        dataset = self.dataset
+        if isinstance(dataset, MixtureStream):
+            dataset.set_epoch(self.epoch_fn())
+        return super().__iter__()
+
+
+class GaussianMixture(GANDataModule):
+    """Equal-weight mixture of isotropic Gaussians with the given ``means``.
+
+    Batches are ``(x, y)`` with ``x`` of shape ``(batch_size, D)`` and ``y`` the index of the
+    component each sample was drawn from (so :attr:`num_classes` is the number of modes).
+    """
+
+    def __init__(
+        self,
+        means: Sequence[Sequence[float]],  # (K, D) component centres
+        std: float,  # standard deviation of every component (isotropic)
+        shape: Sequence[int] = (2,),
+        batch_size: int = 512,
+        samples_per_epoch: int = 100_000,  # total over all DDP ranks; epoch = floor(.. / batch)
+        num_workers: int = 0,  # 0 is fastest: generating a batch takes microseconds
+        pin_memory: bool = False,
+        seed: int = 0,  # the stream depends only on (seed, epoch, rank)
+    ) -> None:
+        super().__init__(shape, batch_size, num_workers, pin_memory)
+        m = torch.as_tensor([list(map(float, row)) for row in means], dtype=torch.float32)
+        if m.ndim != 2 or m.shape[0] < 1:
+            raise DataError(
+                f"GaussianMixture: means must be a non-empty (K, D) list; got {means!r}"
+            )
+        if self.shape != (m.shape[1],):
+            raise DataError(
+                f"GaussianMixture: data.shape={list(self.shape)} does not match the {m.shape[1]}-D "
+                f"means; set data.shape=[{m.shape[1]}]"
+            )
+        if not (isinstance(std, (int, float)) and math.isfinite(std) and std > 0):
+            raise DataError(f"GaussianMixture: std must be a positive number; got {std!r}")
+        if int(samples_per_epoch) < self.batch_size:
+            raise DataError(
+                f"GaussianMixture: samples_per_epoch={samples_per_epoch} is smaller than "
+                f"batch_size={self.batch_size}; an epoch would be empty. "
+                f"Set data.samples_per_epoch>={self.batch_size}."
+            )
+        self._means = m
+        self._std = float(std)
+        self.samples_per_epoch = int(samples_per_epoch)
+        self.seed = int(seed)
+        self._epoch = 0
+
+    # ----------------------------------------------------------------- contract
+    @property
+    def means(self) -> Tensor:
+        """Component centres, ``(K, D)`` float32 (a copy)."""
+        return self._means.clone()
+
+    @property
+    def std(self) -> float:
+        return self._std
+
+    @property
+    def num_modes(self) -> int:
+        return int(self._means.shape[0])
+
+    @property
+    def num_classes(self) -> int | None:
+        return self.num_modes
+
+    @property
+    def num_samples(self) -> int:
+        return self.samples_per_epoch
+
+    # ----------------------------------------------------------------- epochs and ranks
+    def set_epoch(self, epoch: int) -> None:
+        """Epoch to use when no trainer is attached (a trainer's ``current_epoch`` wins)."""
+        self._epoch = int(epoch)
+
+    def current_epoch(self) -> int:
+        trainer: Any = self.trainer
+        if trainer is not None:
+            return int(trainer.current_epoch)
+        return self._epoch
+
+    def num_batches(self) -> int:
+        """Batches per epoch for each rank: floor(samples_per_epoch / (batch_size * world))."""
+        _, world = self._rank_and_world()
+        n = self.samples_per_epoch // (self.batch_size * world)
+        if n < 1:
+            raise DataError(
+                f"GaussianMixture: samples_per_epoch={self.samples_per_epoch} gives no full batch "
+                f"of {self.batch_size} for each of {world} processes; raise data.samples_per_epoch "
+                f"to >= {self.batch_size * world}."
+            )
+        return n
+
+    # ----------------------------------------------------------------- data
+    def sample(self, n: int, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+        """``n`` fresh samples ``(x, component)`` (e.g. real data for plots and metrics)."""
+        return sample_mixture(self._means, self._std, n, generator)
+
+    def stream(self) -> MixtureStream:
+        """The iterable dataset behind :meth:`train_dataloader` (for this rank)."""
+        rank, _ = self._rank_and_world()
+        ds = MixtureStream(
+            self._means, self._std, self.batch_size, self.num_batches(), self.seed, rank
+        )
+        ds.set_epoch(self.current_epoch())
+        return ds
+
+    def setup(self, stage: str | None = None) -> None:
+        self.num_batches()  # fail early on an impossible epoch size
+
+    def train_dataloader(self) -> DataLoader[Any]:
+        return _EpochAwareLoader(
+            self.stream(),
+            epoch_fn=self.current_epoch,
+            batch_size=None,
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
+            persistent_workers=False,
+        )
+
+
+class RingMixture(GaussianMixture):
+    """``num_modes`` Gaussians evenly spaced on a circle: mode k at radius * (cos, sin)(2 pi k/K).
+
+    The defaults give the classic "ring8": 8 modes on the unit circle, std 0.01.
+    """
+
+    def __init__(
+        self,
+        num_modes: int = 8,
+        radius: float = 1.0,
+        std: float = 0.01,
+        shape: Sequence[int] = (2,),
+        batch_size: int = 512,
+        samples_per_epoch: int = 100_000,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        seed: int = 0,
+    ) -> None:
+        if int(num_modes) < 1:
+            raise DataError(f"RingMixture: num_modes must be >= 1; got {num_modes!r}")
+        angles = [2.0 * math.pi * k / int(num_modes) for k in range(int(num_modes))]
+        means = [[radius * math.cos(a), radius * math.sin(a)] for a in angles]
+        super().__init__(
+            means, std, shape, batch_size, samples_per_epoch, num_workers, pin_memory, seed
+        )
+
+
+class GridMixture(GaussianMixture):
+    """``grid_size`` x ``grid_size`` Gaussians on a square grid centred at the origin.
+
+    The defaults give the classic "grid25": modes at {-4, -2, 0, 2, 4}^2, std 0.05. Mode index is
+    ``i * grid_size + j`` for x-coordinate index i and y-coordinate index j.
+    """
+
+    def __init__(
+        self,
+        grid_size: int = 5,
+        spacing: float = 2.0,  # distance between neighbouring modes
+        std: float = 0.05,
+        shape: Sequence[int] = (2,),
+        batch_size: int = 512,
+        samples_per_epoch: int = 100_000,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        seed: int = 0,
+    ) -> None:
+        if int(grid_size) < 1:
+            raise DataError(f"GridMixture: grid_size must be >= 1; got {grid_size!r}")
+        coords = [(i - (int(grid_size) - 1) / 2.0) * spacing for i in range(int(grid_size))]
+        means = [[a, b] for a, b in itertools.product(coords, coords)]
+        super().__init__(
+            means, std, shape, batch_size, samples_per_epoch, num_workers, pin_memory, seed
+        )

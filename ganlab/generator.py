@@ -1,0 +1,91 @@
+"""The public way for code outside ganlab to use a trained generator.
+
+from ganlab import load_generator
+G = load_generator("outputs/train/.../checkpoints/last.ckpt")
+x = G.sample(16)  # (16, *G.shape), images in [-1, 1]
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra.utils import instantiate
+from torch import Tensor, nn
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file that cannot be used (missing, truncated, or not a ganlab checkpoint)."""
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Load a ganlab checkpoint on the CPU with ``weights_only=True`` (no code executed)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, ValueError) as error:
+        raise CheckpointError(
+            f"cannot read checkpoint {path} ({type(error).__name__}): the file is truncated, "
+            "corrupt or not a PyTorch checkpoint. Use another one, e.g. a periodic "
+            "checkpoints/epochXXXX.ckpt of the same run."
+        ) from error
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise CheckpointError(f"{path} is not a Lightning checkpoint (no state_dict)")
+    return checkpoint
+
+
+class TrainedGenerator:
+    """A generator rebuilt from a checkpoint, in eval mode, with a ``sample`` method."""
+
+    def __init__(self, network: nn.Module, ema: bool, kimg: float) -> None:
+        self.network = network.eval().requires_grad_(False)
+        self.ema = ema  # whether these are the EMA weights
+        self.kimg = kimg  # thousands of real images the model had seen
+        self.latent_dim = int(network.latent_dim)  # type: ignore[arg-type]
+        self.shape = tuple(int(s) for s in network.shape)  # type: ignore[union-attr]
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.network.parameters()).device
+
+    def to(self, device: str | torch.device) -> TrainedGenerator:
+        self.network.to(device)
+        return self
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int | None = None, z: Tensor | None = None) -> Tensor:
+        """``n`` samples (images in [-1, 1]); reproducible with ``seed``, or from given ``z``."""
+        if z is None:
+            rng = torch.Generator().manual_seed(seed) if seed is not None else None
+            z = torch.randn(n, self.latent_dim, generator=rng)
+        return self.network(z.to(self.device))
+
+    def __call__(self, z: Tensor) -> Tensor:
+        return self.sample(len(z), z=z)
+
+
+def load_generator(path: str | Path, ema: bool = True, device: str = "cpu") -> TrainedGenerator:
+    """Rebuild the generator of a ganlab checkpoint; the EMA weights unless ``ema=False``."""
+    checkpoint = read_checkpoint(path)
+    hparams = checkpoint.get("hyper_parameters", {})
+    spec = hparams.get("generator")
+    if not isinstance(spec, dict) or "_target_" not in spec:
+        raise CheckpointError(
+            f"{path} does not describe its generator: it was trained with a generator passed "
+            "as an object rather than a config. Rebuild that network yourself and load "
+            "state_dict['generator.*'] into it."
+        )
+    network: nn.Module = instantiate(spec)
+    state = checkpoint["state_dict"]
+    prefix = (
+        "generator_ema."
+        if ema and any(k.startswith("generator_ema.") for k in state)
+        else "generator."
+    )
+    network.load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
+    kimg = checkpoint.get("ganlab", {}).get("images_seen", 0) / 1000.0
+    return TrainedGenerator(network, ema=prefix == "generator_ema.", kimg=kimg).to(device)

@@ -1,0 +1,298 @@
+"""The canonical GAN system: one alternating discriminator/generator step for every variant.
+
+:class:`GAN` owns what every GAN shares — manual optimization of two players, ``n_critic``
+discriminator steps per generator step, manually stepped schedulers, an EMA generator, a fixed
+latent batch for sample grids and an images-shown counter (kimg). A variant overrides only the
+hooks that differ:
+
+- :meth:`unpack_batch` — what a batch holds (``Batch``: real data, labels, conditioning input);
+- :meth:`generate` — how the generator is driven (latents, labels, an input image);
+- :meth:`discriminator_loss` / :meth:`generator_loss` — objectives plus any regularizers;
+- :meth:`discriminator_parameters` / :meth:`generator_parameters` — who each optimizer owns
+  (e.g. InfoGAN's Q head trains with the generator).
+
+Networks, objectives, optimizers and schedulers arrive either as objects or as Hydra
+``_target_`` mappings (how ``ganlab.train`` passes them). Mappings are stored as hyperparameters,
+so ``GAN.load_from_checkpoint`` and :func:`ganlab.load_generator` rebuild the networks from the
+checkpoint alone.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import lightning as L
+import torch
+from hydra.utils import instantiate
+from torch import Tensor, nn
+from torch.optim import Optimizer
+
+from ganlab.losses import AdversarialLoss, NonSaturating
+from ganlab.models.ema import ema_beta, ema_update
+
+# The EMA generator stays in eval mode by design (it is only ever evaluated).
+warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
+
+OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
+SchedulerFactory = Callable[[Optimizer], Any]
+
+
+@dataclass
+class Batch:
+    """One training batch as the GAN hooks see it."""
+
+    real: Tensor  # samples from the data distribution, (B, *shape)
+    labels: Tensor | None = None  # class labels (B,) where the dataset has them
+
+    @property
+    def size(self) -> int:
+        return self.real.shape[0]
+
+
+def _build(spec: Any) -> Any:
+    """An object as given, or one instantiated from a Hydra ``_target_`` mapping."""
+    return instantiate(spec) if isinstance(spec, Mapping) else spec
+
+
+def grad_norm(parameters: Iterable[nn.Parameter]) -> Tensor:
+    """Global L2 norm of the gradients that exist (0 when none do)."""
+    norms = [p.grad.detach().norm() for p in parameters if p.grad is not None]
+    return torch.stack(norms).norm() if norms else torch.zeros(())
+
+
+class GAN(L.LightningModule):
+    """Unconditional GAN trained with alternating D/G steps (Goodfellow et al. 2014)."""
+
+    def __init__(
+        self,
+        generator: nn.Module | Mapping[str, Any],
+        discriminator: nn.Module | Mapping[str, Any],
+        g_optimizer: OptimizerFactory | Mapping[str, Any],  # called with G's parameters
+        d_optimizer: OptimizerFactory | Mapping[str, Any],  # called with D's parameters
+        loss: AdversarialLoss | Mapping[str, Any] | None = None,  # default: non-saturating
+        g_scheduler: SchedulerFactory | Mapping[str, Any] | None = None,
+        d_scheduler: SchedulerFactory | Mapping[str, Any] | None = None,
+        scheduler_interval: str = "epoch",  # "epoch", or "step": after each of that player's steps
+        n_critic: int = 1,  # discriminator steps (batches) per generator step
+        grad_clip: float | None = None,  # clip each player's gradient norm to this value
+        ema_half_life_kimg: float | None = 10.0,  # EMA of G's weights; None disables it
+        ema_rampup: float | None = 0.05,  # half-life <= rampup * images seen early in training
+        num_fixed_samples: int = 64,  # size of the fixed latent batch used for sample grids
+        fixed_seed: int = 0,  # seed of that batch, independent of the training seed
+    ) -> None:
+        arguments = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
+        super().__init__()
+        assert n_critic >= 1, f"n_critic must be >= 1, got {n_critic}"
+        assert scheduler_interval in ("epoch", "step"), (
+            f"scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}"
+        )
+        self.automatic_optimization = False
+        # Hydra mappings are plain data: keep them so the checkpoint can rebuild the model.
+        objects = [k for k, v in arguments.items() if not _is_plain(v)]
+        self.save_hyperparameters(ignore=objects)
+
+        self.generator: nn.Module = _build(generator)
+        self.discriminator: nn.Module = _build(discriminator)
+        self.loss: AdversarialLoss = _build(loss) if loss is not None else NonSaturating()
+        self._g_optimizer, self._d_optimizer = g_optimizer, d_optimizer
+        self._g_scheduler, self._d_scheduler = g_scheduler, d_scheduler
+        self.scheduler_interval = scheduler_interval
+        self.n_critic = n_critic
+        self.grad_clip = grad_clip
+        self.ema_half_life_kimg = ema_half_life_kimg
+        self.ema_rampup = ema_rampup
+        self.generator_ema: nn.Module | None = None
+        if ema_half_life_kimg is not None:
+            self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False).eval()
+
+        self.latent_dim = int(self.generator.latent_dim)
+        self.sample_shape = tuple(int(s) for s in self.generator.shape)
+        seeded = torch.Generator().manual_seed(fixed_seed)
+        self.register_buffer(
+            "fixed_z", torch.randn(num_fixed_samples, self.latent_dim, generator=seeded)
+        )
+        self.images_seen = 0  # real images shown to D, summed over processes
+        self.d_steps = 0
+        self.g_steps = 0
+
+    # ----------------------------------------------------------------- hooks a variant overrides
+    def unpack_batch(self, batch: Any) -> Batch:
+        if isinstance(batch, Tensor):
+            return Batch(real=batch)
+        real, labels, *_ = batch
+        return Batch(real=real, labels=labels)
+
+    def sample_latent(self, n: int) -> Tensor:
+        return torch.randn(n, self.latent_dim, device=self.device)
+
+    def generate(self, batch: Batch, generator: nn.Module | None = None) -> Tensor:
+        """Fake samples for ``batch`` (one per real sample), from G or another generator."""
+        return (generator or self.generator)(self.sample_latent(batch.size))
+
+    def discriminator_loss(self, batch: Batch, fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """D's loss on real data and (detached) fakes, and the values worth logging."""
+        real_logits = self.discriminator(batch.real)
+        fake_logits = self.discriminator(fake)
+        loss = self.loss.discriminator(real_logits, fake_logits)
+        logs = {
+            "train/d_real": real_logits.detach().mean(),
+            "train/d_fake": fake_logits.detach().mean(),
+        }
+        return loss, logs
+
+    def generator_loss(self, batch: Batch, fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        return self.loss.generator(self.discriminator(fake)), {}
+
+    def discriminator_parameters(self) -> Iterator[nn.Parameter]:
+        return self.discriminator.parameters()
+
+    def generator_parameters(self) -> Iterator[nn.Parameter]:
+        return self.generator.parameters()
+
+    # ------------------------------------------------------------------------ optimizers
+    def configure_optimizers(self) -> Any:
+        d_opt = _build(self._d_optimizer)(self.discriminator_parameters())
+        g_opt = _build(self._g_optimizer)(self.generator_parameters())
+        schedulers = [
+            _build(factory)(opt)
+            for factory, opt in ((self._d_scheduler, d_opt), (self._g_scheduler, g_opt))
+            if factory is not None
+        ]
+        return [d_opt, g_opt], schedulers
+
+    def _scheduler_for(self, index: int) -> Any | None:
+        """The scheduler of player ``index`` (0 = D, 1 = G), if it has one."""
+        schedulers = self.lr_schedulers()
+        if schedulers is None:
+            return None
+        schedulers = schedulers if isinstance(schedulers, list) else [schedulers]
+        owners = [i for i, f in enumerate((self._d_scheduler, self._g_scheduler)) if f is not None]
+        return schedulers[owners.index(index)] if index in owners else None
+
+    # ---------------------------------------------------------------------- training step
+    def training_step(self, batch: Any, batch_idx: int) -> None:
+        d_opt, g_opt = self.optimizers()  # type: ignore[attr-defined]
+        data = self.unpack_batch(batch)
+        logging = self.trainer._logger_connector.should_update_logs
+        g_turn = (self.d_steps + 1) % self.n_critic == 0
+        # One generator pass serves both players: D sees it detached, G's step reuses its graph.
+        with torch.set_grad_enabled(g_turn):
+            fake = self.generate(data)
+
+        logs: dict[str, Tensor] = {}
+        with self.toggled_optimizer(d_opt):
+            d_loss, d_logs = self.discriminator_loss(data, fake.detach())
+            self._step(d_opt, d_loss, self.discriminator_parameters, "d", logging, logs)
+        logs.update(d_logs, **{"train/d_loss": d_loss.detach()})
+        self.d_steps += 1
+        self._step_scheduler(0, "step")
+
+        if g_turn:
+            with self.toggled_optimizer(g_opt):
+                g_loss, g_logs = self.generator_loss(data, fake)
+                self._step(g_opt, g_loss, self.generator_parameters, "g", logging, logs)
+            logs.update(g_logs, **{"train/g_loss": g_loss.detach()})
+            self.g_steps += 1
+            self._step_scheduler(1, "step")
+            self.update_ema(data.size * self.trainer.world_size)
+
+        self.images_seen += data.size * self.trainer.world_size
+        if logging:
+            logs["train/kimg"] = torch.tensor(self.kimg)
+            self.log_dict(logs)
+
+    def _step(
+        self,
+        opt: Any,
+        loss: Tensor,
+        parameters: Callable[[], Iterator[nn.Parameter]],
+        player: str,
+        logging: bool,
+        logs: dict[str, Tensor],
+    ) -> None:
+        opt.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        if logging:
+            logs[f"train/grad_norm_{player}"] = grad_norm(parameters())
+        if self.grad_clip is not None:
+            self.clip_gradients(
+                opt, gradient_clip_val=self.grad_clip, gradient_clip_algorithm="norm"
+            )
+        opt.step()
+
+    def _step_scheduler(self, index: int, interval: str) -> None:
+        if self.scheduler_interval == interval and (scheduler := self._scheduler_for(index)):
+            scheduler.step()
+
+    def on_train_epoch_end(self) -> None:
+        for index in (0, 1):
+            self._step_scheduler(index, "epoch")
+
+    # ------------------------------------------------------------------------------ EMA
+    def update_ema(self, batch_images: int) -> None:
+        if self.generator_ema is None or self.ema_half_life_kimg is None:
+            return
+        beta = ema_beta(batch_images, self.ema_half_life_kimg, self.images_seen, self.ema_rampup)
+        ema_update(self.generator_ema, self.generator, beta)
+
+    # ------------------------------------------------------------------------- sampling
+    @property
+    def kimg(self) -> float:
+        return self.images_seen / 1000.0
+
+    @property
+    def sampling_generator(self) -> nn.Module:
+        """The EMA generator where there is one (what grids and evaluation use), else G."""
+        return self.generator_ema if self.generator_ema is not None else self.generator
+
+    def sample_fixed(self) -> Tensor:
+        """Samples for the fixed latent batch, from the sampling generator in eval mode."""
+        with evaluating(self.sampling_generator) as generator:
+            return generator(self.fixed_z)
+
+    def sample(self, n: int, seed: int | None = None) -> Tensor:
+        """``n`` samples from the sampling generator in eval mode; seeded latents if ``seed``."""
+        rng = torch.Generator().manual_seed(seed) if seed is not None else None
+        z = torch.randn(n, self.latent_dim, generator=rng).to(self.device)
+        with evaluating(self.sampling_generator) as generator:
+            return generator(z)
+
+    # ----------------------------------------------------------------- checkpoint state
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["ganlab"] = {
+            "images_seen": self.images_seen,
+            "d_steps": self.d_steps,
+            "g_steps": self.g_steps,
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        counters = checkpoint.get("ganlab", {})
+        self.images_seen = int(counters.get("images_seen", 0))
+        self.d_steps = int(counters.get("d_steps", 0))
+        self.g_steps = int(counters.get("g_steps", 0))
+
+
+@contextmanager
+def evaluating(module: nn.Module) -> Iterator[nn.Module]:
+    """``module`` in eval mode without gradients, its previous mode restored afterwards."""
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            yield module
+    finally:
+        module.train(was_training)
+
+
+def _is_plain(value: Any) -> bool:
+    """True for values a checkpoint can hold as plain data (Hydra configs, numbers, strings)."""
+    if isinstance(value, Mapping):
+        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return all(_is_plain(v) for v in value)
+    return value is None or isinstance(value, bool | int | float | str)

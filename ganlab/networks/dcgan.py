@@ -1,0 +1,112 @@
+"""DCGAN generator and discriminator (Radford et al. 2016).
+
+Strided (transposed) convolutions and no pooling; BatchNorm + ReLU in G with a tanh output;
+LeakyReLU(0.2) in D, no BatchNorm on D's first layer. Resolutions are ``start * 2**n`` with a
+4x4 start (32, 64, 128 px) or 7x7 (28 px).
+
+>>> import torch
+>>> g = DCGANGenerator(latent_dim=8, shape=(1, 28, 28), base_channels=8)
+>>> g(torch.randn(2, 8)).shape
+torch.Size([2, 1, 28, 28])
+>>> DCGANDiscriminator(shape=(3, 64, 64), base_channels=8)(torch.randn(2, 3, 64, 64)).shape
+torch.Size([2])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from torch import Tensor, nn
+
+
+def resolution_plan(resolution: int) -> tuple[int, int]:
+    """(start size, number of 2x stages) for a DCGAN of the given square resolution.
+
+    >>> resolution_plan(32), resolution_plan(28), resolution_plan(64)
+    ((4, 3), (7, 2), (4, 4))
+    """
+    start, stages = resolution, 0
+    while start % 2 == 0 and start > 4:
+        start, stages = start // 2, stages + 1
+    assert start in (4, 7) and stages >= 1, (
+        f"DCGAN needs a resolution of 4*2^n or 7*2^n (e.g. 28, 32, 64), got {resolution}"
+    )
+    return start, stages
+
+
+def _norm2d(kind: str, channels: int) -> nn.Module:
+    norms: dict[str, nn.Module] = {
+        "batch": nn.BatchNorm2d(channels),
+        "instance": nn.InstanceNorm2d(channels, affine=True),
+        "none": nn.Identity(),
+    }
+    assert kind in norms, f"norm must be one of {sorted(norms)}, got {kind!r}"
+    return norms[kind]
+
+
+def _square_shape(shape: Sequence[int]) -> tuple[int, int]:
+    assert len(shape) == 3 and shape[1] == shape[2], (
+        f"DCGAN nets need square image data (C, H, H); got sample shape {tuple(shape)}. "
+        "For 2-D or vector data use model=gan (MLP networks)."
+    )
+    return shape[0], shape[1]
+
+
+class DCGANGenerator(nn.Module):
+    def __init__(
+        self,
+        latent_dim: int,
+        shape: Sequence[int],  # (C, H, H) of one generated image
+        base_channels: int = 64,  # channels at the last hidden stage; doubled per stage inward
+        norm: str = "batch",
+    ) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.shape = tuple(shape)
+        channels, resolution = _square_shape(shape)
+        start, stages = resolution_plan(resolution)
+        width = base_channels * 2 ** (stages - 1)
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(latent_dim, width, start, 1, 0, bias=False),
+            _norm2d(norm, width),
+            nn.ReLU(inplace=True),
+        ]
+        for _ in range(stages - 1):
+            layers += [
+                nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False),
+                _norm2d(norm, width // 2),
+                nn.ReLU(inplace=True),
+            ]
+            width //= 2
+        layers += [nn.ConvTranspose2d(width, channels, 4, 2, 1), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z[:, :, None, None])
+
+
+class DCGANDiscriminator(nn.Module):
+    def __init__(
+        self,
+        shape: Sequence[int],  # (C, H, H) of one input image
+        base_channels: int = 64,  # channels after the first conv; doubled per stage
+        norm: str = "batch",  # "none" or "instance" for critics with gradient penalties
+    ) -> None:
+        super().__init__()
+        self.shape = tuple(shape)
+        channels, resolution = _square_shape(shape)
+        start, stages = resolution_plan(resolution)
+        width = base_channels
+        layers: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        for _ in range(stages - 1):
+            layers += [
+                nn.Conv2d(width, width * 2, 4, 2, 1, bias=norm == "none"),
+                _norm2d(norm, width * 2),
+                nn.LeakyReLU(0.2, inplace=True),
+            ]
+            width *= 2
+        layers.append(nn.Conv2d(width, 1, start, 1, 0))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x).flatten()

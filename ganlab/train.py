@@ -1,0 +1,70 @@
+"""Train any GAN from one command line.
+
+    python -m ganlab.train model=dcgan data=mnist5k trainer.max_epochs=20
+    python -m ganlab.train -m model=gan,dcgan data=digits trainer.max_epochs=1
+
+Returns the value of ``optimized_metric`` (when set and logged) so Hydra sweepers can optimize it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import hydra
+import lightning as L
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from ganlab.config import config_dir, register_resolvers
+
+register_resolvers()
+
+
+def _instantiate_group(group: DictConfig | None) -> list[Any]:
+    """Instantiate every ``_target_`` node of a config group that maps names to nodes."""
+    if not group:
+        return []
+    return [instantiate(node) for node in group.values() if node is not None and "_target_" in node]
+
+
+def train(cfg: DictConfig) -> float | None:
+    """Fit the configured model on the configured data; return the optimized metric."""
+    if cfg.get("seed") is not None:
+        L.seed_everything(cfg.seed, workers=True)
+    ckpt_path = cfg.get("ckpt_path")
+    if ckpt_path is not None and not Path(ckpt_path).is_file():
+        raise FileNotFoundError(
+            f"ckpt_path={ckpt_path} does not exist; pass a checkpoint file such as "
+            "<run dir>/checkpoints/last.ckpt"
+        )
+
+    datamodule: L.LightningDataModule = instantiate(cfg.data)
+    # Networks, loss and optimizers reach the module as plain mappings: it builds them and
+    # stores them as hyperparameters, so a checkpoint alone can rebuild the model.
+    model: L.LightningModule = instantiate(cfg.model, _recursive_=False, _convert_="all")
+    callbacks = _instantiate_group(cfg.get("callbacks"))
+    loggers = _instantiate_group(cfg.get("logger"))
+    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+
+    config = OmegaConf.to_container(cfg, resolve=True)
+    for logger in trainer.loggers:
+        logger.log_hyperparams(config)  # type: ignore[arg-type]
+
+    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    if trainer.is_global_zero:
+        print(f"run directory: {cfg.paths.output_dir}")
+
+    metric_name = cfg.get("optimized_metric")
+    if metric_name and metric_name in trainer.callback_metrics:
+        return float(trainer.callback_metrics[metric_name])
+    return None
+
+
+@hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    return train(cfg)
+
+
+if __name__ == "__main__":
+    main()

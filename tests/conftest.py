@@ -1,0 +1,35 @@
+"""Shared fixtures. Lightning and torch are slow to import: keep per-test work tiny."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import torch
+from helpers import adam
+
+from ganlab.models import GAN
+from ganlab.networks import MLPDiscriminator, MLPGenerator
+
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("WANDB_SILENT", "true")
+torch.set_num_threads(2)
+
+
+@pytest.fixture
+def tiny_gan() -> Callable[..., GAN]:
+    """A 2-D MLP GAN built from objects (no config), for fast mechanics tests."""
+
+    def make(gan_class: type[GAN] = GAN, **kwargs: Any) -> GAN:
+        torch.manual_seed(0)
+        kwargs.setdefault(
+            "generator", MLPGenerator(4, (2,), hidden=(16,), batchnorm=True, output="linear")
+        )
+        kwargs.setdefault("discriminator", MLPDiscriminator((2,), hidden=(16,)))
+        kwargs.setdefault("g_optimizer", adam())
+        kwargs.setdefault("d_optimizer", adam())
+        return gan_class(**kwargs)
+
+    return make

@@ -1,0 +1,55 @@
+"""Helpers for tests (importable as `helpers`: pytest puts tests/ on sys.path)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+
+def adam(lr: float = 1e-3) -> Callable[..., torch.optim.Optimizer]:
+    return lambda params: torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))
+
+
+def point_loader(n: int = 64, batch_size: int = 16) -> DataLoader:
+    x = torch.randn(n, 2, generator=torch.Generator().manual_seed(1))
+    return DataLoader(TensorDataset(x, torch.zeros(n, dtype=torch.long)), batch_size=batch_size)
+
+
+def quiet_trainer(**kwargs: Any) -> L.Trainer:
+    kwargs.setdefault("accelerator", "cpu")
+    kwargs.setdefault("logger", False)
+    kwargs.setdefault("enable_checkpointing", False)
+    return L.Trainer(enable_progress_bar=False, enable_model_summary=False, **kwargs)
+
+
+def run_cli(
+    *args: str, timeout: float = 300, cwd: str | None = None, env: dict[str, str] | None = None
+) -> str:
+    """Run ``python -m <args>`` in a fresh interpreter; return its output, fail with it."""
+    import os
+    import subprocess
+    import sys
+
+    full_env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", **(env or {})}
+    result = subprocess.run(
+        [sys.executable, "-m", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env=full_env,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"exit {result.returncode}:\n{output[-4000:]}"
+    return output
+
+
+def run_dir(output: str) -> str:
+    """The run directory a training command printed."""
+    lines = [line for line in output.splitlines() if line.startswith("run directory: ")]
+    assert lines, f"no run directory printed:\n{output[-2000:]}"
+    return lines[-1].removeprefix("run directory: ").strip()

@@ -1,0 +1,32 @@
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from ganlab.models.ema import ema_beta, ema_update
+
+
+def test_half_life_halves_the_weight_of_old_parameters() -> None:
+    # after half_life_kimg * 1000 images, in any batch size, an old weight keeps half its say
+    for batch in (16, 64, 500):
+        steps = 10_000 // batch
+        assert math.isclose(ema_beta(batch, 10.0) ** steps, 0.5, rel_tol=0.02)
+
+
+def test_rampup_shortens_the_half_life_early() -> None:
+    assert ema_beta(64, 10.0, images_seen=1000, rampup=0.05) == pytest.approx(0.5 ** (64 / 50))
+    assert ema_beta(64, 10.0, images_seen=10**7, rampup=0.05) == pytest.approx(ema_beta(64, 10.0))
+
+
+def test_ema_update_arithmetic_and_buffers() -> None:
+    model, ema = nn.BatchNorm1d(3), nn.BatchNorm1d(3)
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+        ema.weight.fill_(0.0)
+        model.running_mean.fill_(5.0)
+    ema_update(ema, model, beta=0.75)
+    assert torch.allclose(ema.weight, torch.full((3,), 0.25))
+    ema_update(ema, model, beta=0.75)
+    assert torch.allclose(ema.weight, torch.full((3,), 0.25 * 0.75 + 0.25))
+    assert torch.equal(ema.running_mean, model.running_mean)  # statistics copied, not averaged
