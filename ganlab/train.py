@@ -8,6 +8,7 @@ Returns the value of ``optimized_metric`` (when set and logged) so Hydra sweeper
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,16 @@ def _instantiate_group(group: DictConfig | None) -> list[Any]:
     return [instantiate(node) for node in group.values() if node is not None and "_target_" in node]
 
 
-def train(cfg: DictConfig) -> float | None:
-    """Fit the configured model on the configured data; return the optimized metric."""
+@dataclass
+class TrainResult:
+    trainer: L.Trainer
+    model: L.LightningModule
+    datamodule: L.LightningDataModule
+    metric: float | None  # value of cfg.optimized_metric, when set and logged
+
+
+def train(cfg: DictConfig) -> TrainResult:
+    """Fit the configured model on the configured data."""
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     ckpt_path = cfg.get("ckpt_path")
@@ -56,14 +65,13 @@ def train(cfg: DictConfig) -> float | None:
         print(f"run directory: {cfg.paths.output_dir}")
 
     metric_name = cfg.get("optimized_metric")
-    if metric_name and metric_name in trainer.callback_metrics:
-        return float(trainer.callback_metrics[metric_name])
-    return None
+    metric = trainer.callback_metrics.get(metric_name) if metric_name else None
+    return TrainResult(trainer, model, datamodule, None if metric is None else float(metric))
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    return train(cfg)
+    return train(cfg).metric
 
 
 if __name__ == "__main__":

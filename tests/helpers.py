@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import DataLoader, TensorDataset
+
+from ganlab.config import config_dir, register_resolvers
+
+register_resolvers()
+CONF = Path(config_dir())
 
 
 def adam(lr: float = 1e-3) -> Callable[..., torch.optim.Optimizer]:
@@ -53,3 +61,18 @@ def run_dir(output: str) -> str:
     lines = [line for line in output.splitlines() if line.startswith("run directory: ")]
     assert lines, f"no run directory printed:\n{output[-2000:]}"
     return lines[-1].removeprefix("run directory: ").strip()
+
+
+def compose_train(tmp_path: Path, *overrides: str) -> DictConfig:
+    """The train config as the CLI would compose it, with the run directory in tmp_path."""
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        cfg = compose(
+            "train",
+            overrides=[
+                f"paths.output_dir={tmp_path}",
+                f"paths.data_dir={tmp_path}/data",
+                *overrides,
+            ],
+        )
+    OmegaConf.resolve(cfg)
+    return cfg

@@ -5,33 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
+from helpers import CONF, compose_train
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
 
-from ganlab.config import GAN_SAFE_DDP, config_dir, register_resolvers
-
-register_resolvers()
-CONF = Path(config_dir())
+from ganlab.config import GAN_SAFE_DDP
 
 
 def options(group: str) -> list[str]:
     return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
-
-
-def compose_train(tmp_path: Path, *overrides: str) -> DictConfig:
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        cfg = compose(
-            "train",
-            overrides=[
-                f"paths.output_dir={tmp_path}",
-                f"paths.data_dir={tmp_path}/data",
-                *overrides,
-            ],
-        )
-    OmegaConf.resolve(cfg)
-    return cfg
 
 
 def test_every_group_has_options() -> None:
