@@ -9,6 +9,7 @@ Returns the value of ``optimized_metric`` (when set and logged) so Hydra sweeper
 from __future__ import annotations
 
 from dataclasses import dataclass
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from omegaconf import DictConfig, OmegaConf
 from ganlab.config import config_dir, register_resolvers
 
 register_resolvers()
+# Lightning 2.6 on torch >= 2.10 warns about its own use of a deprecated pytree API.
+warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
 
 
 def _instantiate_group(group: DictConfig | None) -> list[Any]:

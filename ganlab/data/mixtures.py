@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -26,6 +27,9 @@ from torch import Tensor
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from ganlab.data.base import DataError, GANDataModule
+
+# MixtureStream defines __len__ (Lightning needs the epoch length) and shards by worker itself.
+warnings.filterwarnings("ignore", message=r"Your `IterableDataset` has `__len__` defined")
 
 __all__ = ["GaussianMixture", "GridMixture", "MixtureStream", "RingMixture"]
 
