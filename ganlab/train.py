@@ -8,8 +8,8 @@ Returns the value of ``optimized_metric`` (when set and logged) so Hydra sweeper
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
