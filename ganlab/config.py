@@ -6,7 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
+from omegaconf import ListConfig, OmegaConf
+
+from ganlab.networks.layers import packed_shape
 
 GAN_SAFE_DDP = "ddp_find_unused_parameters_true"
 
@@ -38,9 +40,20 @@ def output_activation(shape: Any) -> str:
     return "tanh" if len(shape) == 3 else "linear"
 
 
+def packed_input_shape(shape: Any, m: Any) -> ListConfig:
+    """Input shape of a PacGAN discriminator that sees ``m`` samples at once (m x channels).
+    A ListConfig, so that ``OmegaConf.resolve`` can put it in place of the interpolation.
+
+    >>> list(packed_input_shape([1, 28, 28], 4)), list(packed_input_shape([2], 1))
+    ([4, 28, 28], [2])
+    """
+    return OmegaConf.create(list(packed_shape([int(s) for s in shape], int(m))))
+
+
 RESOLVERS: dict[str, Callable[..., Any]] = {
     "gan_strategy": gan_strategy,
     "output_activation": output_activation,
+    "packed_shape": packed_input_shape,
 }
 
 

@@ -1,13 +1,17 @@
-"""Logger factories. W&B must never block or crash a run."""
+"""Logger factories (W&B must never block or crash a run) and exact per-step logging."""
 
 from __future__ import annotations
 
 import netrc
 import os
+from collections.abc import Mapping
 from typing import Any
 
+import lightning as L
+import torch
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_info
+from torch import Tensor
 
 
 def wandb_has_credentials() -> bool:
@@ -40,3 +44,19 @@ def wandb_logger(save_dir: str, **kwargs: Any) -> WandbLogger:
         )
     os.makedirs(save_dir, exist_ok=True)
     return WandbLogger(save_dir=save_dir, mode=mode, **kwargs)
+
+
+def log_now(trainer: L.Trainer, metrics: Mapping[str, float | Tensor]) -> None:
+    """Send ``metrics`` to every logger at the current step, exactly as measured now.
+
+    ``LightningModule.log`` re-reports the last value of a key on steps that did not log it;
+    values computed only on some steps (G losses with ``n_critic`` > 1, lazy penalties,
+    periodic evaluations) would then show stale repeats. They also land in
+    ``trainer.callback_metrics`` (what ``optimized_metric`` and checkpoint monitors read).
+    """
+    values = {name: float(value) for name, value in metrics.items()}
+    values.setdefault("epoch", trainer.current_epoch)
+    step = trainer.fit_loop.epoch_loop._batches_that_stepped
+    for logger in trainer.loggers:
+        logger.log_metrics(values, step=step)
+    trainer.callback_metrics.update({name: torch.tensor(v) for name, v in values.items()})

@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import DataLoader, TensorDataset
 
 from ganlab.config import config_dir, register_resolvers
+from ganlab.models import GAN
 
 register_resolvers()
 CONF = Path(config_dir())
@@ -76,3 +77,10 @@ def compose_train(tmp_path: Path, *overrides: str) -> DictConfig:
         )
     OmegaConf.resolve(cfg)
     return cfg
+
+
+class ConstantLatentGAN(GAN):
+    """G always sees z = 0: fakes are the same in every process and batch split."""
+
+    def sample_latent(self, n: int) -> torch.Tensor:
+        return torch.zeros(n, self.latent_dim, device=self.device)

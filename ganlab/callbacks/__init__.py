@@ -1,6 +1,14 @@
-"""Lightning callbacks: sample grids, run length, process lifecycle."""
+"""Lightning callbacks: sample grids, in-training metrics, run length, process lifecycle."""
 
+from ganlab.callbacks.mixture import MixtureCoverageMonitor
+from ganlab.callbacks.periodic import EveryKimg
 from ganlab.callbacks.runtime import DestroyProcessGroup, KimgBudget
 from ganlab.callbacks.samples import SampleGrid
 
-__all__ = ["DestroyProcessGroup", "KimgBudget", "SampleGrid"]
+__all__ = [
+    "DestroyProcessGroup",
+    "EveryKimg",
+    "KimgBudget",
+    "MixtureCoverageMonitor",
+    "SampleGrid",
+]

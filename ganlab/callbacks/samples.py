@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import lightning as L
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 
+from ganlab.callbacks.periodic import EveryKimg
 from ganlab.models.base import GAN
 from ganlab.plotting import load_png, save_samples
 
 
-class SampleGrid(L.Callback):
+class SampleGrid(EveryKimg):
     """Every ``every_kimg`` thousand images, draw the fixed-latent batch from the EMA generator.
 
     Image data gives a grid of the fixed latents; 2-D data a scatter of ``num_points`` seeded
@@ -28,31 +28,15 @@ class SampleGrid(L.Callback):
         nrow: int | None = None,
         num_points: int = 2500,  # 2-D data: samples per scatter plot
     ) -> None:
-        assert every_kimg > 0, f"every_kimg must be positive, got {every_kimg}"
+        super().__init__(every_kimg)
         self.dirpath = Path(dirpath)
-        self.every_kimg = every_kimg
         self.nrow = nrow
         self.num_points = num_points
-        self._next_kimg = 0.0
         self.last_path: Path | None = None
 
-    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        assert isinstance(pl_module, GAN), "SampleGrid needs a ganlab GAN module"
-        # after a resume, continue the schedule instead of redrawing every missed grid
-        self._next_kimg = (pl_module.kimg // self.every_kimg) * self.every_kimg
-        if pl_module.kimg > 0:
-            self._next_kimg += self.every_kimg
-
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *_: Any) -> None:
-        assert isinstance(pl_module, GAN)
-        if pl_module.kimg >= self._next_kimg:
-            self.draw(trainer, pl_module, f"kimg_{pl_module.images_seen // 1000:06d}.png")
-            while self._next_kimg <= pl_module.kimg:
-                self._next_kimg += self.every_kimg
-
-    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        assert isinstance(pl_module, GAN)
-        self.draw(trainer, pl_module, "final.png")
+    def run(self, trainer: L.Trainer, pl_module: GAN, final: bool) -> None:
+        name = "final.png" if final else f"kimg_{pl_module.images_seen // 1000:06d}.png"
+        self.draw(trainer, pl_module, name)
 
     @rank_zero_only
     def draw(self, trainer: L.Trainer, pl_module: GAN, name: str) -> None:

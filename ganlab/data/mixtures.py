@@ -36,6 +36,10 @@ __all__ = ["GaussianMixture", "GridMixture", "MixtureStream", "RingMixture"]
 _MASK64 = (1 << 64) - 1
 
 
+# MixtureStream splits its batches over DataLoader workers itself, so its __len__ is exact.
+warnings.filterwarnings("ignore", message=r"Your `IterableDataset` has `__len__` defined")
+
+
 def _splitmix64(x: int) -> int:
     x = (x + 0x9E3779B97F4A7C15) & _MASK64
     x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64

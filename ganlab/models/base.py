@@ -8,8 +8,14 @@ hooks that differ:
 - :meth:`unpack_batch` — what a batch holds (``Batch``: real data, labels, conditioning input);
 - :meth:`generate` — how the generator is driven (latents, labels, an input image);
 - :meth:`discriminator_loss` / :meth:`generator_loss` — objectives plus any regularizers;
+- :meth:`discriminate` — how D scores a batch (packing; conditioning in conditional variants);
 - :meth:`discriminator_parameters` / :meth:`generator_parameters` — who each optimizer owns
   (e.g. InfoGAN's Q head trains with the generator).
+
+The stabilizers of the literature are options of this one step, so any objective combines with
+any network and any stabilizer: named D regularizers (gradient penalties, R1/R2, weight
+clipping), PacGAN packing, DiffAugment and annealed instance noise on every D input, and
+unrolled D steps for G's loss (Metz et al. 2017) evaluated with ``torch.func.functional_call``.
 
 Networks, objectives, optimizers and schedulers arrive either as objects or as Hydra
 ``_target_`` mappings (how ``ganlab.train`` passes them). Mappings are stored as hyperparameters,
@@ -30,10 +36,14 @@ import lightning as L
 import torch
 from hydra.utils import instantiate
 from torch import Tensor, nn
+from torch.func import functional_call
 from torch.optim import Optimizer
 
-from ganlab.losses import AdversarialLoss, NonSaturating
+from ganlab.loggers import log_now
+from ganlab.losses import AdversarialLoss, NonSaturating, Regularizer
 from ganlab.models.ema import ema_beta, ema_update
+from ganlab.models.unrolled import unrolled_parameters
+from ganlab.networks.layers import pack
 
 # The EMA generator stays in eval mode by design (it is only ever evaluated).
 warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
@@ -84,6 +94,13 @@ class GAN(L.LightningModule):
         ema_rampup: float | None = 0.05,  # half-life <= rampup * images seen early in training
         num_fixed_samples: int = 64,  # size of the fixed latent batch used for sample grids
         fixed_seed: int = 0,  # seed of that batch, independent of the training seed
+        regularizer: Mapping[str, Regularizer | Mapping[str, Any]] | None = None,  # by log name
+        pack: int = 1,  # PacGAN: D scores groups of `pack` samples (its input shape must match)
+        augment: Callable[[Tensor], Tensor] | Mapping[str, Any] | None = None,  # e.g. DiffAugment
+        instance_noise: float = 0.0,  # std of Gaussian noise on D inputs at the start
+        instance_noise_kimg: float = 500.0,  # ... annealed linearly to 0 over this many kimg
+        unrolled_steps: int = 0,  # G's loss sees D unrolled this many optimizer steps ahead
+        unrolled_second_order: bool = True,  # differentiate through the unrolled D steps
     ) -> None:
         arguments = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
         super().__init__()
@@ -91,6 +108,12 @@ class GAN(L.LightningModule):
         assert scheduler_interval in ("epoch", "step"), (
             f"scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}"
         )
+        assert pack >= 1, f"pack must be >= 1 (1 = no packing), got {pack}"
+        assert instance_noise >= 0 and instance_noise_kimg > 0, (
+            "instance_noise must be >= 0 and instance_noise_kimg > 0, got "
+            f"{instance_noise} and {instance_noise_kimg}"
+        )
+        assert unrolled_steps >= 0, f"unrolled_steps must be >= 0, got {unrolled_steps}"
         self.automatic_optimization = False
         # Hydra mappings are plain data: keep them so the checkpoint can rebuild the model.
         objects = [k for k, v in arguments.items() if not _is_plain(v)]
@@ -110,8 +133,23 @@ class GAN(L.LightningModule):
         if ema_half_life_kimg is not None:
             self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False).eval()
 
+        self.regularizers: dict[str, Regularizer] = {
+            name: _build(spec) for name, spec in (regularizer or {}).items()
+        }
+        self.pack = pack
+        self.augment: Callable[[Tensor], Tensor] | None = _build(augment)
+        self.instance_noise = instance_noise
+        self.instance_noise_kimg = instance_noise_kimg
+        self.unrolled_steps = unrolled_steps
+        self.unrolled_second_order = unrolled_second_order
+
         self.latent_dim = int(self.generator.latent_dim)
         self.sample_shape = tuple(int(s) for s in self.generator.shape)
+        _check_packed_input(self.discriminator, self.sample_shape, pack)
+        assert self.augment is None or len(self.sample_shape) == 3, (
+            f"augmentations such as DiffAugment are for images (C, H, W), but samples have shape "
+            f"{self.sample_shape}: drop model/augment and use model.instance_noise instead"
+        )
         seeded = torch.Generator().manual_seed(fixed_seed)
         self.register_buffer(
             "fixed_z", torch.randn(num_fixed_samples, self.latent_dim, generator=seeded)
@@ -124,8 +162,8 @@ class GAN(L.LightningModule):
     def unpack_batch(self, batch: Any) -> Batch:
         if isinstance(batch, Tensor):
             return Batch(real=batch)
-        real, labels, *_ = batch
-        return Batch(real=real, labels=labels)
+        real, *rest = batch
+        return Batch(real=real, labels=rest[0] if rest else None)
 
     def sample_latent(self, n: int) -> Tensor:
         return torch.randn(n, self.latent_dim, device=self.device)
@@ -134,19 +172,67 @@ class GAN(L.LightningModule):
         """Fake samples for ``batch`` (one per real sample), from G or another generator."""
         return (generator or self.generator)(self.sample_latent(batch.size))
 
+    def discriminate(self, x: Tensor, params: Mapping[str, Tensor] | None = None) -> Tensor:
+        """D's logits for a batch of D inputs: one per pack of ``pack`` consecutive samples.
+
+        ``params`` evaluates D with other parameter values (unrolled D) via ``functional_call``.
+        """
+        x = pack(x, self.pack)
+        if params is None:
+            return self.discriminator(x)
+        return functional_call(self.discriminator, dict(params), (x,))
+
+    def discriminator_input(self, x: Tensor) -> Tensor:
+        """What D sees of real or fake samples in training: augmented, then noised."""
+        if self.augment is not None:
+            x = self.augment(x)
+        std = self.instance_noise_std
+        return x + std * torch.randn_like(x) if std > 0 else x
+
+    @property
+    def instance_noise_std(self) -> float:
+        return self.instance_noise * max(0.0, 1.0 - self.kimg / self.instance_noise_kimg)
+
     def discriminator_loss(self, batch: Batch, fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        """D's loss on real data and (detached) fakes, and the values worth logging."""
-        real_logits = self.discriminator(batch.real)
-        fake_logits = self.discriminator(fake)
+        """D's loss on real data and (detached) fakes plus due penalties, and values to log."""
+        real = self.discriminator_input(batch.real)
+        fake = self.discriminator_input(fake)
+        real_logits = self.discriminate(real)
+        fake_logits = self.discriminate(fake)
         loss = self.loss.discriminator(real_logits, fake_logits)
         logs = {
             "train/d_real": real_logits.detach().mean(),
             "train/d_fake": fake_logits.detach().mean(),
         }
+        for name, regularizer in self.regularizers.items():
+            if regularizer.is_penalty and regularizer.due(self.d_steps):
+                penalty = regularizer.penalty(self.discriminate, real, fake)
+                loss = loss + penalty
+                logs[f"train/{name}"] = penalty.detach()
         return loss, logs
 
     def generator_loss(self, batch: Batch, fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        return self.loss.generator(self.discriminator(fake)), {}
+        params = self.unrolled_discriminator(batch, fake) if self.unrolled_steps else None
+        return self.loss.generator(self.discriminate(self.discriminator_input(fake), params)), {}
+
+    def unrolled_discriminator(self, batch: Batch, fake: Tensor) -> dict[str, Tensor]:
+        """D's parameters after ``unrolled_steps`` steps of its optimizer on this batch.
+
+        Computed out of place from a copy of D's optimizer state: D's real parameters and
+        optimizer state are untouched. Second order, the unrolled parameters depend on G
+        (through ``fake``), so G's gradient anticipates how D would react.
+        """
+        d_opt = self.optimizers()[0].optimizer  # type: ignore[index]  # the torch optimizer
+        real = self.discriminator_input(batch.real)
+        fake_in = self.discriminator_input(fake if self.unrolled_second_order else fake.detach())
+
+        def d_loss(params: dict[str, Tensor]) -> Tensor:
+            logits = (self.discriminate(real, params), self.discriminate(fake_in, params))
+            return self.loss.discriminator(*logits)
+
+        return unrolled_parameters(
+            self.discriminator, d_opt, d_loss, self.unrolled_steps, self.unrolled_second_order
+        )
 
     def discriminator_parameters(self) -> Iterator[nn.Parameter]:
         return self.discriminator.parameters()
@@ -188,6 +274,8 @@ class GAN(L.LightningModule):
         with self.toggled_optimizer(d_opt):
             d_loss, d_logs = self.discriminator_loss(data, fake.detach())
             self._step(d_opt, d_loss, self.discriminator_parameters, "d", logging, logs)
+            for regularizer in self.regularizers.values():
+                regularizer.after_step(self.discriminator)
         logs.update(d_logs, **{"train/d_loss": d_loss.detach()})
         self.d_steps += 1
         self._step_scheduler(0, "step")
@@ -204,7 +292,7 @@ class GAN(L.LightningModule):
         self.images_seen += data.size * self.trainer.world_size
         if logging:
             logs["train/kimg"] = torch.tensor(self.kimg)
-            self.log_dict(logs)
+            log_now(self.trainer, logs)
 
     def _step(
         self,
@@ -275,6 +363,17 @@ class GAN(L.LightningModule):
         self.images_seen = int(counters.get("images_seen", 0))
         self.d_steps = int(counters.get("d_steps", 0))
         self.g_steps = int(counters.get("g_steps", 0))
+
+
+def _check_packed_input(discriminator: nn.Module, sample_shape: tuple[int, ...], m: int) -> None:
+    """D must be built for packs of ``m`` samples: ``m`` times the channels of one sample."""
+    d_shape = getattr(discriminator, "shape", None)
+    expected = (sample_shape[0] * m, *sample_shape[1:])
+    assert d_shape is None or tuple(d_shape) == expected, (
+        f"the discriminator's input shape {tuple(d_shape or ())} does not match pack={m} of "
+        f"samples of shape {sample_shape}: build D with shape {list(expected)} (the model "
+        "configs do this with ${packed_shape:${data.shape},${model.pack}})"
+    )
 
 
 @contextmanager

@@ -2,9 +2,35 @@
 
 A generator has ``latent_dim`` and ``shape`` (of one sample) and maps ``z`` of shape
 ``(B, latent_dim)`` to ``(B, *shape)``; a discriminator maps ``(B, *shape)`` to logits ``(B,)``.
+
+Every discriminator takes the same options, off by default: ``norm``, ``spectral_norm``,
+``minibatch`` ("none", "stddev" or "discrimination") and ``minibatch_group``. With PacGAN
+(:func:`pack`), a discriminator is built for :func:`packed_shape` of the sample shape.
 """
 
 from ganlab.networks.dcgan import DCGANDiscriminator, DCGANGenerator
+from ganlab.networks.layers import (
+    MinibatchDiscrimination,
+    MinibatchStdDev,
+    apply_spectral_norm,
+    minibatch_layer,
+    pack,
+    packed_shape,
+)
 from ganlab.networks.mlp import MLPDiscriminator, MLPGenerator
+from ganlab.networks.resnet import ResNetDiscriminator, ResNetGenerator
 
-__all__ = ["DCGANDiscriminator", "DCGANGenerator", "MLPDiscriminator", "MLPGenerator"]
+__all__ = [
+    "DCGANDiscriminator",
+    "DCGANGenerator",
+    "MLPDiscriminator",
+    "MLPGenerator",
+    "MinibatchDiscrimination",
+    "MinibatchStdDev",
+    "ResNetDiscriminator",
+    "ResNetGenerator",
+    "apply_spectral_norm",
+    "minibatch_layer",
+    "pack",
+    "packed_shape",
+]

@@ -10,6 +10,9 @@ LeakyReLU(0.2) in D, no BatchNorm on D's first layer. Resolutions are ``start * 
 torch.Size([2, 1, 28, 28])
 >>> DCGANDiscriminator(shape=(3, 64, 64), base_channels=8)(torch.randn(2, 3, 64, 64)).shape
 torch.Size([2])
+>>> d = DCGANDiscriminator((1, 28, 28), 8, norm="layer", spectral_norm=True, minibatch="stddev")
+>>> d(torch.randn(4, 1, 28, 28)).shape
+torch.Size([4])
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from torch import Tensor, nn
+
+from ganlab.networks.layers import apply_spectral_norm, minibatch_layer, norm2d
 
 
 def resolution_plan(resolution: int) -> tuple[int, int]:
@@ -34,20 +39,10 @@ def resolution_plan(resolution: int) -> tuple[int, int]:
     return start, stages
 
 
-def _norm2d(kind: str, channels: int) -> nn.Module:
-    norms: dict[str, nn.Module] = {
-        "batch": nn.BatchNorm2d(channels),
-        "instance": nn.InstanceNorm2d(channels, affine=True),
-        "none": nn.Identity(),
-    }
-    assert kind in norms, f"norm must be one of {sorted(norms)}, got {kind!r}"
-    return norms[kind]
-
-
 def _square_shape(shape: Sequence[int]) -> tuple[int, int]:
     assert len(shape) == 3 and shape[1] == shape[2], (
         f"DCGAN nets need square image data (C, H, H); got sample shape {tuple(shape)}. "
-        "For 2-D or vector data use model=gan (MLP networks)."
+        "For 2-D or vector data use MLP networks: model/arch=mlp (or model=gan)."
     )
     return shape[0], shape[1]
 
@@ -58,7 +53,7 @@ class DCGANGenerator(nn.Module):
         latent_dim: int,
         shape: Sequence[int],  # (C, H, H) of one generated image
         base_channels: int = 64,  # channels at the last hidden stage; doubled per stage inward
-        norm: str = "batch",
+        norm: str = "batch",  # "batch", "instance", "layer" or "none"
     ) -> None:
         super().__init__()
         self.latent_dim = latent_dim
@@ -68,13 +63,13 @@ class DCGANGenerator(nn.Module):
         width = base_channels * 2 ** (stages - 1)
         layers: list[nn.Module] = [
             nn.ConvTranspose2d(latent_dim, width, start, 1, 0, bias=False),
-            _norm2d(norm, width),
+            norm2d(norm, width),
             nn.ReLU(inplace=True),
         ]
         for _ in range(stages - 1):
             layers += [
                 nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False),
-                _norm2d(norm, width // 2),
+                norm2d(norm, width // 2),
                 nn.ReLU(inplace=True),
             ]
             width //= 2
@@ -88,9 +83,12 @@ class DCGANGenerator(nn.Module):
 class DCGANDiscriminator(nn.Module):
     def __init__(
         self,
-        shape: Sequence[int],  # (C, H, H) of one input image
+        shape: Sequence[int],  # (C, H, H) of one input image (the packed shape with PacGAN)
         base_channels: int = 64,  # channels after the first conv; doubled per stage
-        norm: str = "batch",  # "none" or "instance" for critics with gradient penalties
+        norm: str = "batch",  # "layer", "instance" or "none" for critics with gradient penalties
+        spectral_norm: bool = False,  # spectral normalization on every conv and linear layer
+        minibatch: str = "none",  # "none", "stddev" or "discrimination", before the last layer
+        minibatch_group: int = 4,  # group size for minibatch="stddev"
     ) -> None:
         super().__init__()
         self.shape = tuple(shape)
@@ -101,12 +99,21 @@ class DCGANDiscriminator(nn.Module):
         for _ in range(stages - 1):
             layers += [
                 nn.Conv2d(width, width * 2, 4, 2, 1, bias=norm == "none"),
-                _norm2d(norm, width * 2),
+                norm2d(norm, width * 2),
                 nn.LeakyReLU(0.2, inplace=True),
             ]
             width *= 2
-        layers.append(nn.Conv2d(width, 1, start, 1, 0))
+        features = width * start * start  # of the final (width, start, start) feature map
+        batch_layer, added = minibatch_layer(minibatch, features, group_size=minibatch_group)
+        if minibatch == "discrimination":  # compares flattened features: a linear final layer
+            assert batch_layer is not None
+            layers += [nn.Flatten(), batch_layer, nn.Linear(features + added, 1)]
+        else:  # "stddev" appends `added` channels; "none" keeps the default state-dict keys
+            layers += [] if batch_layer is None else [batch_layer]
+            layers.append(nn.Conv2d(width + added, 1, start, 1, 0))
         self.net = nn.Sequential(*layers)
+        if spectral_norm:
+            apply_spectral_norm(self)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x).flatten()

@@ -106,9 +106,13 @@ def test_multirun_sweeps_models(tmp_path: Path) -> None:
 
 
 def test_two_process_ddp_on_cpu(tmp_path: Path) -> None:
+    # WGAN-GP: the gradient penalty's double backward inside DDP's forward must work
     out = run_cli(
         "ganlab.train",
         "trainer=ddp_cpu",
+        "model=wgan_gp",
+        "model.generator.base_channels=16",
+        "model.discriminator.base_channels=16",
         "data=digits",
         "trainer.max_epochs=1",
         "logger=csv",

@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import CONF, compose_train
+import torch
+from helpers import CONF, compose_train, quiet_trainer
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
+from omegaconf import DictConfig
 
 from ganlab.config import GAN_SAFE_DDP
+from ganlab.models import GAN
 
 
 def options(group: str) -> list[str]:
@@ -21,6 +24,10 @@ def test_every_group_has_options() -> None:
         "data",
         "model",
         "model/loss",
+        "model/arch",
+        "model/optim",
+        "model/regularizer",
+        "model/augment",
         "trainer",
         "logger",
         "callbacks",
@@ -40,28 +47,126 @@ def test_data_configs_instantiate(tmp_path: Path, data: str) -> None:
     assert tuple(datamodule.shape) == tuple(cfg.data.shape)
 
 
+def build_model(cfg: DictConfig) -> GAN:
+    return instantiate(cfg.model, _recursive_=False, _convert_="all")
+
+
+def fit_briefly(cfg: DictConfig, steps: int = 12) -> GAN:
+    """Train ``steps`` optimizer steps; check that D learned something and nothing diverged."""
+    model = build_model(cfg)
+    before = [p.detach().clone() for p in model.discriminator.parameters()]
+    quiet_trainer(max_steps=steps).fit(model, datamodule=instantiate(cfg.data))
+    after = list(model.discriminator.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(after, before, strict=True))
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    return model
+
+
 @pytest.mark.parametrize("model", options("model"))
-@pytest.mark.parametrize("data", ["ring8", "mnist5k", "celeba"])
-def test_model_configs_instantiate_for_data_shapes(tmp_path: Path, model: str, data: str) -> None:
-    if model == "dcgan" and data == "ring8":
-        with pytest.raises(InstantiationException, match="model=gan"):
-            instantiate(
-                compose_train(tmp_path, f"model={model}", f"data={data}").model,
-                _recursive_=False,
-                _convert_="all",
-            )
-        return
-    cfg = compose_train(tmp_path, f"model={model}", f"data={data}")
-    gan = instantiate(cfg.model, _recursive_=False, _convert_="all")
+def test_presets_train_on_grid25_with_mlp_nets(tmp_path: Path, model: str) -> None:
+    cfg = compose_train(
+        tmp_path, f"model={model}", "data=grid25", "model/arch=mlp", "data.batch_size=64"
+    )
+    fit_briefly(cfg)
+
+
+@pytest.mark.parametrize("model", options("model"))
+def test_presets_train_on_digits_with_their_own_nets(tmp_path: Path, model: str) -> None:
+    cfg = compose_train(tmp_path, f"model={model}", "data=digits")
+    arch = cfg.model.generator._target_.rsplit(".", 1)[-1]
+    small = {  # narrow nets: a few CPU steps, not a quality run
+        "MLPGenerator": ["model.generator.hidden=[32]", "model.discriminator.hidden=[32]"],
+        "DCGANGenerator": [
+            "model.generator.base_channels=8",
+            "model.discriminator.base_channels=8",
+        ],
+        "ResNetGenerator": [  # the ResNet nets need >= 16 px
+            "data.shape=[1,16,16]",
+            "model.generator.channels=16",
+            "model.discriminator.channels=16",
+        ],
+    }[arch]
+    fit_briefly(compose_train(tmp_path, f"model={model}", "data=digits", *small))
+
+
+@pytest.mark.parametrize(
+    ("arch", "data"),
+    [
+        ("mlp", "ring8"),
+        ("mlp", "mnist5k"),
+        ("dcgan", "mnist5k"),
+        ("dcgan", "celeba"),
+        ("resnet", "cifar10"),
+        ("resnet", "celeba"),
+    ],
+)
+def test_architectures_follow_the_data_shape(tmp_path: Path, arch: str, data: str) -> None:
+    cfg = compose_train(tmp_path, f"model/arch={arch}", f"data={data}")
+    gan = build_model(cfg)
     sample = gan.sample(2, seed=0)
     assert sample.shape == (2, *cfg.data.shape)
     assert gan.discriminator(sample).shape == (2,)
 
 
+@pytest.mark.parametrize("arch", ["dcgan", "resnet"])
+def test_conv_nets_on_vector_data_name_the_fix(tmp_path: Path, arch: str) -> None:
+    cfg = compose_train(tmp_path, f"model/arch={arch}", "data=ring8")
+    with pytest.raises(InstantiationException, match="model/arch=mlp"):
+        build_model(cfg)
+
+
+def test_stabilizers_combine_from_the_command_line(tmp_path: Path) -> None:
+    cfg = compose_train(
+        tmp_path,
+        "model=dcgan",
+        "data=mnist5k",
+        "model/loss=hinge",
+        "model/regularizer=[r1,clip]",
+        "model.regularizer.r1.every=16",
+        "model.pack=4",
+        "model/augment=diffaugment",
+        "model.discriminator.minibatch=stddev",
+        "model.unrolled_steps=2",
+        "model.d_optimizer.lr=4e-4",  # TTUR
+        "model.g_optimizer.lr=1e-4",
+    )
+    gan = build_model(cfg)
+    assert type(gan.loss).__name__ == "Hinge"
+    assert {k: type(v).__name__ for k, v in gan.regularizers.items()} == {
+        "r1": "R1",
+        "clip": "WeightClipping",
+    }
+    assert gan.regularizers["r1"].every == 16
+    assert gan.pack == 4 and gan.discriminator.shape == (4, 32, 32)
+    assert type(gan.augment).__name__ == "DiffAugment" and gan.unrolled_steps == 2
+    d_opt, g_opt = gan.configure_optimizers()[0]
+    assert (d_opt.param_groups[0]["lr"], g_opt.param_groups[0]["lr"]) == (4e-4, 1e-4)
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        ("wgan", ("Wasserstein", ["clip"], "RMSprop", 5)),
+        ("wgan_gp", ("Wasserstein", ["gp"], "Adam", 5)),
+        ("lsgan", ("LeastSquares", [], "Adam", 1)),
+        ("sngan", ("Hinge", [], "Adam", 5)),
+        ("gan", ("NonSaturating", [], "Adam", 1)),
+    ],
+)
+def test_presets_carry_the_papers_settings(
+    tmp_path: Path, model: str, expected: tuple[str, list[str], str, int]
+) -> None:
+    cfg = compose_train(tmp_path, f"model={model}", "data=cifar10")
+    gan = build_model(cfg)
+    d_opt = gan.configure_optimizers()[0][0]
+    actual = (type(gan.loss).__name__, list(gan.regularizers), type(d_opt).__name__, gan.n_critic)
+    assert actual == expected
+
+
 @pytest.mark.parametrize("loss", options("model/loss"))
 def test_losses_swap_from_the_command_line(tmp_path: Path, loss: str) -> None:
     cfg = compose_train(tmp_path, "model=gan", "data=ring8", f"model/loss={loss}")
-    gan = instantiate(cfg.model, _recursive_=False, _convert_="all")
+    gan = build_model(cfg)
     names = {
         "nonsaturating": "NonSaturating",
         "minimax": "Minimax",

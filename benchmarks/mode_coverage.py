@@ -1,0 +1,202 @@
+"""Mode coverage of the stabilizers on the 2-D mixtures, next to the published numbers.
+
+Each variant trains from the command line (``python -m ganlab.train ...``) on ``ring8`` and
+``grid25`` for several seeds; the score is the final ``val/modes``, ``val/hq`` and ``val/kl`` of
+the MixtureCoverageMonitor (2,500 samples of the EMA generator, the VEEGAN / PacGAN protocol).
+Runs go ``--jobs`` at a time with one thread each; "CPU min" is each run's own CPU time.
+
+    python benchmarks/mode_coverage.py [--seeds 5] [--jobs 2] [--variants gan,pacgan4]
+
+The published rows (PacGAN Table 1, VEEGAN Table 1) used other networks and ~400k iterations;
+compare protocols, not just digits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+# Every variant is conf/experiment/coverage.yaml (naive GAN, 2x128 MLPs, batch 128, Adam 1e-3)
+# plus its own options, with the same budget of images shown to D.
+COMMON = ["experiment=coverage", "logger=none", "callbacks.sample_grid.every_kimg=100000"]
+BUDGET_KIMG = {"ring8": 1500, "grid25": 3000}
+PAPER_ADAM = [  # WGAN-GP and SNGAN keep their papers' Adam (the recipe's 1e-3 is for the GAN)
+    "model.g_optimizer.lr=1e-4",
+    "model.d_optimizer.lr=1e-4",
+]
+
+VARIANTS: dict[str, list[str]] = {
+    "gan": [],
+    "gan_minimax": ["model/loss=minimax"],  # the saturating G loss of the minimax game
+    "unrolled5": ["model.unrolled_steps=5"],
+    "pacgan2": ["model.pack=2"],
+    "pacgan4": ["model.pack=4"],
+    "minibatch": ["model.discriminator.minibatch=discrimination"],
+    "wgan_gp": ["model=wgan_gp", "model/arch=mlp", *PAPER_ADAM],
+    "sngan": [
+        "model=sngan",
+        "model/arch=mlp",
+        "model.g_optimizer.lr=2e-4",
+        "model.d_optimizer.lr=2e-4",
+    ],
+    "best": ["model.pack=4"],  # best found so far: PacGAN4 with twice the images
+}
+# The best combination may use more images, within 10 CPU minutes per run.
+LONGER_KIMG = {"best": {"ring8": 3000, "grid25": 6000}}
+
+# (modes, % HQ, reverse KL) with standard errors where published; None where not reported.
+PUBLISHED: list[tuple[str, dict[str, tuple[str, str, str]]]] = [
+    ("GAN (VEEGAN T1)", {"ring8": ("1", "99.3", "-"), "grid25": ("3.3", "0.5", "-")}),
+    ("Unrolled GAN (VEEGAN T1)", {"ring8": ("7.6", "35.6", "-"), "grid25": ("23.6", "16", "-")}),
+    ("VEEGAN (VEEGAN T1)", {"ring8": ("8", "52.9", "-"), "grid25": ("24.6", "40", "-")}),
+    (
+        "GAN (PacGAN T1)",
+        {
+            "ring8": ("6.3±0.5", "98.2±0.2", "0.45±0.09"),
+            "grid25": ("17.3±0.8", "94.8±0.7", "0.70±0.07"),
+        },
+    ),
+    (
+        "PacGAN2 (PacGAN T1)",
+        {
+            "ring8": ("7.9±0.1", "95.6±2.0", "0.07±0.03"),
+            "grid25": ("23.8±0.7", "91.3±0.8", "0.13±0.04"),
+        },
+    ),
+    (
+        "PacGAN4 (PacGAN T1)",
+        {
+            "ring8": ("7.8±0.1", "95.9±1.4", "0.07±0.02"),
+            "grid25": ("24.8±0.2", "93.6±0.6", "0.04±0.01"),
+        },
+    ),
+]
+
+
+@dataclass
+class Run:
+    variant: str
+    data: str
+    seed: int
+    modes: float
+    hq: float
+    kl: float
+    cpu_minutes: float
+
+
+def command(variant: str, data: str, seed: int, root: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "ganlab.train",
+        *COMMON,
+        *VARIANTS[variant],
+        f"data={data}",
+        f"max_kimg={LONGER_KIMG.get(variant, BUDGET_KIMG)[data]}",
+        f"seed={seed}",
+        f"data.seed={seed}",
+        f"paths.root_dir={root}",
+        f"hydra.run.dir={root}/run",
+    ]
+
+
+def train_once(variant: str, data: str, seed: int) -> Run:
+    with tempfile.TemporaryDirectory(prefix="ganlab-coverage-") as tmp:
+        root = Path(tmp)
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        with (root / "log.txt").open("w") as log:
+            process = subprocess.Popen(
+                command(variant, data, seed, root), stdout=log, stderr=subprocess.STDOUT, env=env
+            )
+            _, status, usage = os.wait4(process.pid, 0)
+            process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            tail = (root / "log.txt").read_text()[-3000:]
+            raise RuntimeError(f"{variant} on {data}, seed {seed} failed:\n{tail}")
+        final: dict[str, float] = {}
+        for line in (root / "run" / "metrics.jsonl").read_text().splitlines():
+            record = json.loads(line)
+            final[record["metric"]] = record["value"]  # the last record of each metric
+    cpu = (usage.ru_utime + usage.ru_stime) / 60
+    return Run(variant, data, seed, final["val/modes"], final["val/hq"], final["val/kl"], cpu)
+
+
+def mean_se(values: Sequence[float], scale: float = 1.0, digits: int = 1) -> str:
+    mean = statistics.fmean(values) * scale
+    if len(values) < 2:
+        return f"{mean:.{digits}f}"
+    se = statistics.stdev(values) / math.sqrt(len(values)) * scale
+    return f"{mean:.{digits}f}±{se:.{digits}f}"
+
+
+def table(runs: list[Run], datasets: list[str], seeds: int) -> str:
+    header = ["Method"]
+    for data in datasets:
+        k = 8 if data == "ring8" else 25
+        header += [f"{data} modes (/{k})", f"{data} % HQ", f"{data} rev-KL"]
+    header.append("CPU min/run")
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for variant in dict.fromkeys(r.variant for r in runs):
+        cells = [f"ganlab {variant} ({seeds} seeds)"]
+        cpu: list[float] = []
+        for data in datasets:
+            group = [r for r in runs if r.variant == variant and r.data == data]
+            cells += [
+                mean_se([r.modes for r in group]),
+                mean_se([r.hq for r in group], scale=100),
+                mean_se([r.kl for r in group], digits=2),
+            ]
+            cpu += [r.cpu_minutes for r in group]
+        cells.append(f"{statistics.fmean(cpu):.1f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    for name, rows in PUBLISHED:
+        cells = [name]
+        for data in datasets:
+            cells += list(rows[data])
+        lines.append("| " + " | ".join([*cells, "-"]) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--datasets", default="ring8,grid25")
+    parser.add_argument("--out", type=Path, help="also write the table (markdown) here")
+    args = parser.parse_args()
+    variants = args.variants.split(",")
+    datasets = args.datasets.split(",")
+    unknown = sorted(set(variants) - set(VARIANTS))
+    assert not unknown, f"unknown variants {unknown}; choose from {sorted(VARIANTS)}"
+
+    jobs = [(v, d, s) for v in variants for d in datasets for s in range(args.seeds)]
+    start = time.time()
+    with ThreadPoolExecutor(args.jobs) as pool:
+        runs = []
+        for run in pool.map(lambda job: train_once(*job), jobs):
+            runs.append(run)
+            print(
+                f"{run.variant:>10} {run.data:>7} seed {run.seed}: {run.modes:.0f} modes, "
+                f"{100 * run.hq:.1f}% HQ, KL {run.kl:.3f}, {run.cpu_minutes:.1f} CPU min",
+                flush=True,
+            )
+    result = table(runs, datasets, args.seeds)
+    print(f"\n{result}\n\n{len(jobs)} runs in {(time.time() - start) / 60:.1f} min wall")
+    if args.out:
+        args.out.write_text(result + "\n")
+
+
+if __name__ == "__main__":
+    main()
