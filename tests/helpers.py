@@ -36,7 +36,11 @@ def quiet_trainer(**kwargs: Any) -> L.Trainer:
 
 
 def run_cli(
-    *args: str, timeout: float = 300, cwd: str | None = None, env: dict[str, str] | None = None
+    *args: str,
+    timeout: float = 300,
+    cwd: str | None = None,
+    env: dict[str, str] | None = None,
+    check: bool = True,  # False: a failure is expected; its output is returned
 ) -> str:
     """Run ``python -m <args>`` in a fresh interpreter; return its output, fail with it."""
     import os
@@ -53,7 +57,10 @@ def run_cli(
         env=full_env,
     )
     output = result.stdout + result.stderr
-    assert result.returncode == 0, f"exit {result.returncode}:\n{output[-4000:]}"
+    if check:
+        assert result.returncode == 0, f"exit {result.returncode}:\n{output[-4000:]}"
+    else:
+        assert result.returncode != 0, f"expected a failure, got exit 0:\n{output[-4000:]}"
     return output
 
 

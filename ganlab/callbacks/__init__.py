@@ -1,5 +1,6 @@
 """Lightning callbacks: sample grids, in-training metrics, run length, process lifecycle."""
 
+from ganlab.callbacks.evaluation import FeatureMetricsMonitor
 from ganlab.callbacks.mixture import MixtureCoverageMonitor
 from ganlab.callbacks.periodic import EveryKimg
 from ganlab.callbacks.runtime import DestroyProcessGroup, KimgBudget
@@ -8,6 +9,7 @@ from ganlab.callbacks.samples import SampleGrid
 __all__ = [
     "DestroyProcessGroup",
     "EveryKimg",
+    "FeatureMetricsMonitor",
     "KimgBudget",
     "MixtureCoverageMonitor",
     "SampleGrid",

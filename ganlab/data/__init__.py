@@ -10,6 +10,7 @@ from ganlab.data.arrays import Digits, InMemoryImages, MNIST5k
 from ganlab.data.base import DataError, GANDataModule
 from ganlab.data.image_folder import ImageFileDataset, ImageFolder
 from ganlab.data.mixtures import GaussianMixture, GridMixture, MixtureStream, RingMixture
+from ganlab.data.stacked import StackedDigits, StackedMNIST5k
 from ganlab.data.torchvision_sets import CIFAR10, MNIST, CelebA, FashionMNIST
 
 __all__ = [
@@ -28,4 +29,6 @@ __all__ = [
     "MNIST5k",
     "MixtureStream",
     "RingMixture",
+    "StackedDigits",
+    "StackedMNIST5k",
 ]

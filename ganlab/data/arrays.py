@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import TensorDataset
 
 from ganlab.data.base import DataError, GANDataModule, as_image_shape
 from ganlab.data.imaging import convert_channels, resize_center_crop
@@ -40,7 +40,7 @@ class InMemoryImages(GANDataModule):
     ) -> None:
         super().__init__(shape, batch_size, num_workers, pin_memory)
         self._image_shape = as_image_shape(shape)
-        self._data: TensorDataset | None = None
+        self._dataset: TensorDataset | None = None
 
     @property
     def num_classes(self) -> int | None:
@@ -48,7 +48,7 @@ class InMemoryImages(GANDataModule):
 
     @property
     def num_samples(self) -> int:
-        return self.size if self._data is None else len(self._data)
+        return self.size if self._dataset is None else len(self._dataset)
 
     def _load(self) -> tuple[np.ndarray, np.ndarray, float]:
         """Return images ``(N, C, H, W)``, integer labels ``(N,)`` and the maximum pixel value."""
@@ -67,26 +67,20 @@ class InMemoryImages(GANDataModule):
         """Import whatever package provides the data (fail early if it is missing)."""
 
     def setup(self, stage: str | None = None) -> None:
-        if self._data is None:
+        if self._dataset is None:
             images, labels, max_value = self._load()
             x = self._convert(images, max_value)
             y = torch.as_tensor(np.asarray(labels), dtype=torch.int64)
-            self._data = TensorDataset(x, y)
-        self._check_batch_fits(len(self._data), self.data_name)
-
-    def train_dataloader(self) -> DataLoader[Any]:
-        if self._data is None:
-            self.setup("fit")
-        assert self._data is not None
-        return self._shuffled_loader(self._data, len(self._data), self.data_name)
+            self._dataset = TensorDataset(x, y)
+        self._check_fit(stage)
 
     @property
     def tensors(self) -> tuple[Tensor, Tensor]:
         """All images ``(N, *shape)`` in [-1, 1] and labels ``(N,)`` (after ``setup``)."""
-        if self._data is None:
+        if self._dataset is None:
             self.setup()
-        assert self._data is not None
-        x, y = self._data.tensors
+        assert self._dataset is not None
+        x, y = self._dataset.tensors
         return x, y
 
 
@@ -94,6 +88,7 @@ class Digits(InMemoryImages):
     """scikit-learn ``load_digits``: 1,797 grayscale 8x8 digits, 10 classes, bundled offline."""
 
     data_name = "digits"
+    split = "all"  # the UCI set as scikit-learn ships it
     size = 1797
 
     def __init__(

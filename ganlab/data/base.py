@@ -6,6 +6,9 @@ Contract shared by all DataModules (other packages rely on it):
   Model configs read it through ``${data.shape}``.
 * ``train_dataloader()`` yields ``(x, y)`` tuples (x float32, y int64 of shape ``(B,)``) for
   labelled data, or just ``x`` for unlabelled data. Images are scaled to ``[-1, 1]``.
+* ``split`` names the part of the dataset served (``train``, ``test``, ...); stored datasets
+  also give ``dataset()`` (map-style) and ``eval_dataloader()`` (every sample once, in order:
+  what metrics read).
 * ``num_classes`` is ``None`` for unlabelled data; ``num_samples`` is the dataset size (or the
   number of samples per epoch for data generated on the fly).
 * Problems with the data are reported early, from ``prepare_data``/``setup``, as a single
@@ -14,8 +17,8 @@ Contract shared by all DataModules (other packages rely on it):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Sequence, Sized
+from typing import Any, ClassVar, cast
 
 import lightning as L
 from lightning.fabric.utilities.rank_zero import rank_zero_only
@@ -66,9 +69,13 @@ def print_rank_zero(message: str) -> None:
 class GANDataModule(L.LightningDataModule):
     """Base class of all ganlab DataModules.
 
-    Subclasses implement ``train_dataloader`` (and usually ``prepare_data``/``setup``) and
-    override :attr:`num_classes` / :attr:`num_samples`.
+    Subclasses set ``self._dataset`` in ``setup`` (or override ``train_dataloader`` when the
+    data is generated on the fly) and override :attr:`num_classes` / :attr:`num_samples`.
     """
+
+    data_name: ClassVar[str] = "data"  # how messages name the dataset
+    split: str = "train"  # the part of the dataset served; data.split where there are several
+    _dataset: Dataset[Any] | None = None
 
     def __init__(
         self,
@@ -103,6 +110,29 @@ class GANDataModule(L.LightningDataModule):
         """Dataset size (or samples per epoch for data generated on the fly)."""
         raise NotImplementedError
 
+    # ----------------------------------------------------------------- loaders
+    def dataset(self) -> Dataset[Any]:
+        """The map-style dataset of :attr:`split` (set up on first use)."""
+        if self._dataset is None:
+            self.setup("fit")
+        if self._dataset is None:
+            raise DataError(f"{self.data_name} is generated on the fly: it has no stored dataset")
+        return self._dataset
+
+    def train_dataloader(self) -> DataLoader[Any]:
+        dataset = self.dataset()
+        return self._shuffled_loader(dataset, len(cast(Sized, dataset)), self.data_name)
+
+    def eval_dataloader(self, batch_size: int | None = None) -> DataLoader[Any]:
+        """Every sample of :attr:`split` once, in order, last batch included (for metrics)."""
+        return DataLoader(
+            self.dataset(),
+            batch_size=batch_size or self.batch_size,
+            shuffle=False,
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
+        )
+
     # ----------------------------------------------------------------- helpers
     def _rank_and_world(self) -> tuple[int, int]:
         """(global rank, world size) of the attached trainer, or (0, 1) without one."""
@@ -122,6 +152,11 @@ class GANDataModule(L.LightningDataModule):
                 f"({per_rank:,} samples{where}), so an epoch would contain no full batch. "
                 f"Set data.batch_size<={per_rank} or use more data."
             )
+
+    def _check_fit(self, stage: str | None) -> None:
+        """From ``setup``: training needs one full batch per process; evaluation does not."""
+        if stage in (None, "fit") and self._dataset is not None:
+            self._check_batch_fits(len(cast(Sized, self._dataset)), self.data_name)
 
     def _shuffled_loader(self, dataset: Dataset[Any], size: int, what: str) -> DataLoader[Any]:
         """Standard map-style loader: shuffled, full batches only."""

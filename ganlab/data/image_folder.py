@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from ganlab.data.base import DataError, GANDataModule, as_image_shape, print_rank_zero
 from ganlab.data.imaging import load_image
@@ -124,6 +124,9 @@ class ImageFolder(GANDataModule):
     resized (bicubic, antialiased) and the center cropped to ``shape[1:]``.
     """
 
+    data_name = "image_folder"
+    split = "all"  # every readable image under root
+
     def __init__(
         self,
         root: str,  # folder to search recursively (jpg/jpeg/png/bmp/webp/tif/tiff/gif)
@@ -185,7 +188,7 @@ class ImageFolder(GANDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self._dataset is None:
             self._dataset = self._scan()
-        self._check_batch_fits(len(self._dataset), "image_folder")
+        self._check_fit(stage)
 
     def _scan(self) -> ImageFileDataset:
         root = self._check_root()
@@ -233,9 +236,3 @@ class ImageFolder(GANDataModule):
             line += f", {ignored:,} ignored directly under root (labels=true uses subfolders)"
         print_rank_zero(line)
         return ImageFileDataset(good, self._image_shape, labels, name="image_folder")
-
-    def train_dataloader(self) -> DataLoader[Any]:
-        if self._dataset is None:
-            self.setup("fit")
-        assert self._dataset is not None
-        return self._shuffled_loader(self._dataset, len(self._dataset), "image_folder")

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 import torchvision.datasets as tvd
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 from torchvision.datasets.mnist import read_image_file, read_label_file
 from torchvision.datasets.utils import extract_archive
 
@@ -126,18 +126,20 @@ class _DownloadableArrays(_OnDisk, GANDataModule):
         root: str,
         shape: Sequence[int],
         batch_size: int,
-        train: bool = True,
+        split: str = "train",
         download: bool = True,
         num_workers: int = 0,
         pin_memory: bool = False,
     ) -> None:
         super().__init__(shape, batch_size, num_workers, pin_memory)
+        if split not in ("train", "test"):
+            raise DataError(f"{self.data_name}: data.split must be train or test; got {split!r}")
         self._image_shape = as_image_shape(shape)
         self.root = str(root)
         self._root = _root_path(root, self.data_name)
-        self.train = bool(train)
+        self.split = split
         self.download = bool(download)
-        self._data: UInt8Images | None = None
+        self._dataset: UInt8Images | None = None
 
     @property
     def num_classes(self) -> int | None:
@@ -145,9 +147,13 @@ class _DownloadableArrays(_OnDisk, GANDataModule):
 
     @property
     def num_samples(self) -> int:
-        if self._data is not None:
-            return len(self._data)
+        if self._dataset is not None:
+            return len(self._dataset)
         return self.sizes[0] if self.train else self.sizes[1]
+
+    @property
+    def train(self) -> bool:
+        return self.split == "train"
 
     def _required(self) -> list[Path]:
         raise NotImplementedError
@@ -163,7 +169,7 @@ class _DownloadableArrays(_OnDisk, GANDataModule):
         self._ensure_files(self.download)
 
     def setup(self, stage: str | None = None) -> None:
-        if self._data is None:
+        if self._dataset is None:
             missing = self._missing()
             if missing:  # prepare_data was skipped (or ran elsewhere): never download here
                 self._ensure_files(allow_download=False)
@@ -175,14 +181,8 @@ class _DownloadableArrays(_OnDisk, GANDataModule):
                     f"({type(e).__name__}: {e}); they are probably corrupt or incomplete. "
                     "Delete them and download them again."
                 ) from e
-            self._data = UInt8Images(uint8_to_images(images, self._image_shape), labels)
-        self._check_batch_fits(len(self._data), self.data_name)
-
-    def train_dataloader(self) -> DataLoader[Any]:
-        if self._data is None:
-            self.setup("fit")
-        assert self._data is not None
-        return self._shuffled_loader(self._data, len(self._data), self.data_name)
+            self._dataset = UInt8Images(uint8_to_images(images, self._image_shape), labels)
+        self._check_fit(stage)
 
 
 class MNIST(_DownloadableArrays):
@@ -197,12 +197,12 @@ class MNIST(_DownloadableArrays):
         root: str,  # data directory; files live in <root>/MNIST/raw/
         shape: Sequence[int] = (1, 32, 32),  # 28x28 originals, resized (DCGAN uses 32)
         batch_size: int = 64,
-        train: bool = True,  # False: the 10,000 test images
+        split: str = "train",  # or test: the 10,000 test images
         download: bool = True,
         num_workers: int = 0,
         pin_memory: bool = False,
     ) -> None:
-        super().__init__(root, shape, batch_size, train, download, num_workers, pin_memory)
+        super().__init__(root, shape, batch_size, split, download, num_workers, pin_memory)
 
     @property
     def raw_dir(self) -> Path:
@@ -260,12 +260,12 @@ class FashionMNIST(MNIST):
         root: str,  # data directory; files live in <root>/FashionMNIST/raw/
         shape: Sequence[int] = (1, 32, 32),
         batch_size: int = 64,
-        train: bool = True,
+        split: str = "train",  # or test
         download: bool = True,
         num_workers: int = 0,
         pin_memory: bool = False,
     ) -> None:
-        super().__init__(root, shape, batch_size, train, download, num_workers, pin_memory)
+        super().__init__(root, shape, batch_size, split, download, num_workers, pin_memory)
 
 
 class CIFAR10(_DownloadableArrays):
@@ -280,12 +280,12 @@ class CIFAR10(_DownloadableArrays):
         root: str,  # data directory; files live in <root>/cifar-10-batches-py/
         shape: Sequence[int] = (3, 32, 32),
         batch_size: int = 64,
-        train: bool = True,  # False: the 10,000 test images
+        split: str = "train",  # or test: the 10,000 test images
         download: bool = True,
         num_workers: int = 0,
         pin_memory: bool = False,
     ) -> None:
-        super().__init__(root, shape, batch_size, train, download, num_workers, pin_memory)
+        super().__init__(root, shape, batch_size, split, download, num_workers, pin_memory)
 
     @property
     def batches_dir(self) -> Path:
@@ -464,10 +464,4 @@ class CelebA(_OnDisk, GANDataModule):
                 )
             paths = [self.image_dir / n for n in names]
             self._dataset = ImageFileDataset(paths, self._image_shape, None, name="celeba")
-        self._check_batch_fits(len(self._dataset), self.data_name)
-
-    def train_dataloader(self) -> DataLoader[Any]:
-        if self._dataset is None:
-            self.setup("fit")
-        assert self._dataset is not None
-        return self._shuffled_loader(self._dataset, len(self._dataset), self.data_name)
+        self._check_fit(stage)

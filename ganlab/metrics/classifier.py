@@ -21,15 +21,24 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from einops import rearrange
 from torch import Tensor, nn
 
+from ganlab.data.imaging import convert_channels
+from ganlab.metrics.features import FeatureExtractor, file_hash, to_uint8
 from ganlab.networks.classifier import DigitClassifier
 
 __all__ = [
+    "ClassifierFeatures",
+    "ClassifierFileError",
+    "StackedClassifierFeatures",
+    "classifier_path",
     "classify",
     "digit_judgement",
+    "load_classifier",
     "load_or_train_digit_classifier",
     "random_shift",
+    "save_classifier",
     "synthetic_outliers",
     "train_classifier",
 ]
@@ -41,8 +50,8 @@ def _model_device(model: nn.Module) -> torch.device:
 
 
 def _check_images(x: Tensor) -> None:
-    if x.dim() != 4 or x.shape[1] != 1:
-        raise ValueError(f"expected images of shape (N, 1, H, W), got {tuple(x.shape)}")
+    if x.dim() != 4:
+        raise ValueError(f"expected images of shape (N, C, H, W), got {tuple(x.shape)}")
 
 
 def random_shift(
@@ -74,9 +83,12 @@ def random_shift(
 
 
 def synthetic_outliers(
-    n: int, size: tuple[int, ...] | torch.Size, generator: torch.Generator | None = None
+    n: int,
+    size: tuple[int, ...] | torch.Size,
+    generator: torch.Generator | None = None,
+    channels: int = 1,
 ) -> Tensor:
-    """Draw ``n`` non-digit images (N, 1, H, W) in [-1, 1]: pixel noise and smooth blobs.
+    """Draw ``n`` non-digit images (N, channels, H, W) in [-1, 1]: pixel noise and blobs.
 
     A third each of uniform pixel noise, sparse salt noise on the background and bilinearly
     upsampled low-resolution noise (blobs, like a failed generator's output).
@@ -86,10 +98,11 @@ def synthetic_outliers(
     """
     h, w = int(size[0]), int(size[1])
     kinds = torch.randint(3, (n,), generator=generator)
-    uniform = torch.rand(n, 1, h, w, generator=generator) * 2 - 1
+    c = channels
+    uniform = torch.rand(n, c, h, w, generator=generator) * 2 - 1
     density = torch.rand(n, 1, 1, 1, generator=generator) * 0.5
-    salt = torch.where(torch.rand(n, 1, h, w, generator=generator) < density, 1.0, -1.0)
-    low = torch.rand(n, 1, 4, 4, generator=generator) * 2 - 1
+    salt = torch.where(torch.rand(n, c, h, w, generator=generator) < density, 1.0, -1.0)
+    low = torch.rand(n, c, 4, 4, generator=generator) * 2 - 1
     blobs = F.interpolate(low, size=(h, w), mode="bilinear", align_corners=False)
     out = torch.where((kinds == 0)[:, None, None, None], uniform, salt)
     return torch.where((kinds == 2)[:, None, None, None], blobs, out)
@@ -145,7 +158,9 @@ def train_classifier(
                 xb = random_shift(x[idx], max_shift, data_gen).to(device)
                 yb = y[idx].to(device)
                 if outlier_weight > 0:
-                    xo = synthetic_outliers(max(len(idx) // 4, 1), x.shape[2:], data_gen)
+                    xo = synthetic_outliers(
+                        max(len(idx) // 4, 1), x.shape[2:], data_gen, x.shape[1]
+                    )
                     logits = model(torch.cat([xb, xo.to(device)]))
                     loss = F.cross_entropy(logits[: len(idx)], yb)
                     # cross-entropy to the uniform distribution over classes
@@ -280,3 +295,133 @@ def load_or_train_digit_classifier(
     )
     _atomic_save({k: v.detach().cpu() for k, v in model.state_dict().items()}, cache_path)
     return model.eval()
+
+
+# ---------------------------------------------------------------------------------------------
+# In-domain classifier as a feature extractor (ganlab.fit_classifier writes the file)
+
+
+class ClassifierFileError(RuntimeError):
+    """A feature classifier file is missing or unusable; the message says how to make one."""
+
+
+def classifier_path(directory: str | Path, data: str) -> Path:
+    """Where ``fit_classifier`` puts, and ``ClassifierFeatures`` finds, a dataset's classifier."""
+    return Path(directory).expanduser() / f"{data}.pt"
+
+
+def save_classifier(model: DigitClassifier, path: Path | str, info: dict[str, Any]) -> Path:
+    """Write ``model`` with how it was trained (``info``: data, split, input size, accuracy)."""
+    record = {
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "architecture": {
+            "num_classes": model.num_classes,
+            "width": model.width,
+            "channels": model.channels,
+        },
+        "info": info,
+    }
+    _atomic_save(record, Path(path))
+    return Path(path)
+
+
+def load_classifier(path: Path | str) -> tuple[DigitClassifier, dict[str, Any]]:
+    """The classifier saved by :func:`save_classifier` (eval mode, CPU) and its ``info``."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise ClassifierFileError(
+            f"no feature classifier at {path}: train one for the dataset with "
+            "`python -m ganlab.fit_classifier data=<dataset>` (it is saved there), or point "
+            "metrics.feature.path at one"
+        )
+    try:
+        record = torch.load(path, map_location="cpu", weights_only=True)
+        model = DigitClassifier(**record["architecture"])
+        model.load_state_dict(record["state_dict"])
+    except Exception as error:
+        raise ClassifierFileError(
+            f"{path} is not a ganlab feature classifier ({type(error).__name__}: {error}); "
+            "train it again with `python -m ganlab.fit_classifier data=<dataset>`"
+        ) from error
+    return model.eval(), dict(record.get("info", {}))
+
+
+class ClassifierFeatures(FeatureExtractor):
+    """A small classifier trained on the dataset itself (``python -m ganlab.fit_classifier``):
+    its penultimate layer as features and its logits for an IS-like score.
+
+    Inception features mean little for 8x8 digits or 2-channel data and cost seconds per
+    hundred images on a CPU; an in-domain classifier is fast and knows the classes. Images
+    are quantized to 8 bits like Inception's input, converted to the classifier's channels
+    and resized (bilinear, antialiased) to its training resolution.
+    """
+
+    resize = "bilinear-antialias"
+    quantize = True
+
+    def __init__(
+        self,
+        directory: str | None = None,  # holds <data>.pt per dataset
+        data: str | None = None,  # the dataset evaluated (filled in by the evaluator)
+        path: str | None = None,  # a classifier file instead of <directory>/<data>.pt
+        batch_size: int = 512,
+    ) -> None:
+        super().__init__()
+        if path is None:
+            if directory is None or data is None:
+                raise ClassifierFileError(
+                    "classifier features need the classifier of the evaluated dataset: give "
+                    "data=<dataset> (or metrics.feature.path=<file>)"
+                )
+            path = str(classifier_path(directory, data))
+        self.net, self.info = load_classifier(path)
+        self.name = f"classifier-{self.info.get('data', 'unknown')}"
+        self.weights_hash = file_hash(Path(path).expanduser())
+        self.num_features = self.net.embed_dim
+        self.num_classes = self.net.num_classes
+        self.input_size = tuple(self.info["input_size"])
+        self.batch_size = batch_size
+
+    def forward(self, images: Tensor) -> dict[str, Tensor]:
+        features, logits = [], []
+        device = next(self.net.parameters()).device
+        for batch in images.split(self.batch_size):
+            x = convert_channels(to_uint8(batch.to(device)).float() / 127.5 - 1, self.net.channels)
+            if tuple(x.shape[-2:]) != self.input_size:
+                x = F.interpolate(x, size=self.input_size, mode="bilinear", antialias=True)
+            embedding = self.net.embed(x)
+            features.append(embedding)
+            logits.append(self.net.classify(embedding))
+        return {"features": torch.cat(features), "logits": torch.cat(logits)}
+
+
+class StackedClassifierFeatures(ClassifierFeatures):
+    """A one-channel digit classifier applied to each channel of Stacked MNIST images.
+
+    Features are the three channels' embeddings side by side; the logits are the log-probability
+    of each of the ``C^3`` modes (``100 a + 10 b + c`` for 10 digits): the sum of the channels'
+    log-softmax, channels independent. IS and mode counting (``metrics=[modes]``) read them.
+    """
+
+    def __init__(
+        self,
+        directory: str | None = None,
+        data: str | None = "mnist5k",  # the digits whose classifier judges each channel
+        path: str | None = None,
+        batch_size: int = 512,
+    ) -> None:
+        super().__init__(directory, data, path, batch_size)
+        assert self.net.channels == 1, "Stacked MNIST needs a one-channel digit classifier"
+        self.name = f"stacked-{self.name}"
+        self.num_features = 3 * self.net.embed_dim
+        self.num_classes = self.net.num_classes**3
+
+    def forward(self, images: Tensor) -> dict[str, Tensor]:
+        if images.dim() != 4 or images.shape[1] != 3:
+            raise ValueError(f"expected stacked images (N, 3, H, W), got {tuple(images.shape)}")
+        channels = rearrange(images, "n c h w -> (c n) 1 h w")  # each digit as its own image
+        out = super().forward(channels)
+        features = rearrange(out["features"], "(c n) d -> n (c d)", c=3)
+        log_p = rearrange(out["logits"].log_softmax(1), "(c n) k -> c n k", c=3)
+        joint = log_p[0][:, :, None, None] + log_p[1][:, None, :, None] + log_p[2][:, None, None, :]
+        return {"features": features, "logits": rearrange(joint, "n a b c -> n (a b c)")}

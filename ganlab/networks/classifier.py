@@ -1,8 +1,9 @@
-"""A small convolutional digit classifier used to judge generated digits.
+"""A small convolutional classifier used to judge generated images of its domain (digits).
 
-Plain ``nn.Module`` (no Lightning / Hydra): input ``(B, 1, H, W)`` in ``[-1, 1]`` with
-background at ``-1``; works for any ``H, W >= 8`` (28 and 32 in practice) thanks to an
-adaptive pooling layer in front of the head.
+Plain ``nn.Module`` (no Lightning / Hydra): input ``(B, C, H, W)`` in ``[-1, 1]`` (digits:
+background at ``-1``); works for any ``H, W >= 8`` (28 and 32 in practice) thanks to an
+adaptive pooling layer in front of the head. Its penultimate layer (:meth:`embed`) is the
+feature space of classifier-feature FID and precision/recall.
 """
 
 from __future__ import annotations
@@ -34,11 +35,15 @@ class DigitClassifier(nn.Module):
     (torch.Size([2, 10]), torch.Size([3, 10]))
     """
 
-    def __init__(self, num_classes: int = 10, width: int = 16) -> None:
+    embed_dim = 128  # size of the penultimate layer
+
+    def __init__(self, num_classes: int = 10, width: int = 16, channels: int = 1) -> None:
         super().__init__()
         self.num_classes = num_classes
+        self.channels = channels
+        self.width = width
         self.features = nn.Sequential(
-            _conv_block(1, width, stride=2),
+            _conv_block(channels, width, stride=2),
             _conv_block(width, 2 * width),
             nn.MaxPool2d(2),
             _conv_block(2 * width, 4 * width),
@@ -46,14 +51,19 @@ class DigitClassifier(nn.Module):
         )
         self.head = nn.Sequential(
             nn.Flatten(),
-            nn.Linear(4 * width * 16, 128),
+            nn.Linear(4 * width * 16, self.embed_dim),
             nn.ReLU(inplace=True),
-            nn.Dropout(0.25),
-            nn.Linear(128, num_classes),
         )
+        self.classify = nn.Sequential(nn.Dropout(0.25), nn.Linear(self.embed_dim, num_classes))
+
+    def embed(self, x: Tensor) -> Tensor:
+        """Penultimate features ``(B, embed_dim)`` of images ``(B, channels, H, W)``."""
+        if x.dim() != 4 or x.shape[1] != self.channels:
+            raise ValueError(
+                f"expected images of shape (B, {self.channels}, H, W), got {tuple(x.shape)}"
+            )
+        return self.head(self.features(x))
 
     def forward(self, x: Tensor) -> Tensor:
-        """Return ``(B, num_classes)`` logits for images ``(B, 1, H, W)`` in ``[-1, 1]``."""
-        if x.dim() != 4 or x.shape[1] != 1:
-            raise ValueError(f"expected images of shape (B, 1, H, W), got {tuple(x.shape)}")
-        return self.head(self.features(x))
+        """Return ``(B, num_classes)`` logits for images ``(B, channels, H, W)`` in [-1, 1]."""
+        return self.classify(self.embed(x))

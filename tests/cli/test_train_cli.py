@@ -65,25 +65,9 @@ def test_train_log_resume_and_sample(tmp_path: Path) -> None:
 
 
 def test_missing_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
-    import subprocess
-
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ganlab.train",
-            "model=gan",
-            "data=ring8",
-            "debug=fast",
-            f"paths.root_dir={tmp_path}",
-            f"ckpt_path={tmp_path}/nope.ckpt",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode != 0
-    assert "does not exist" in result.stderr and "last.ckpt" in result.stderr
+    args = ["model=gan", "data=ring8", "debug=fast", f"paths.root_dir={tmp_path}"]
+    out = run_cli("ganlab.train", *args, f"ckpt_path={tmp_path}/nope.ckpt", check=False)
+    assert "does not exist" in out and "last.ckpt" in out
 
 
 def test_multirun_sweeps_models(tmp_path: Path) -> None:

@@ -363,7 +363,7 @@ def test_cifar10_loads_torchvision_layout(tmp_path: Path) -> None:
     dm.prepare_data()
     dm.setup("fit")
     assert dm.num_samples == 30 and dm.num_classes == 10 and dm.shape == (3, 32, 32)
-    x0, y0 = dm._data[0]  # type: ignore[index]
+    x0, y0 = dm._dataset[0]  # type: ignore[index]
     torch.testing.assert_close(x0, first[0].float() / 127.5 - 1)
     assert y0.item() == 0
     batches = list(dm.train_dataloader())
@@ -371,7 +371,9 @@ def test_cifar10_loads_torchvision_layout(tmp_path: Path) -> None:
     x, y = batches[0]
     assert x.shape == (4, 3, 32, 32) and y.dtype == torch.int64
     assert x.min() >= -1 and x.max() <= 1
-    gray = CIFAR10(root=str(tmp_path), download=False, shape=[1, 16, 16], batch_size=4, train=False)
+    gray = CIFAR10(
+        root=str(tmp_path), download=False, shape=[1, 16, 16], batch_size=4, split="test"
+    )
     gray.setup("fit")
     xg, _ = next(iter(gray.train_dataloader()))
     assert xg.shape == (4, 1, 16, 16) and gray.num_samples == 6
@@ -416,8 +418,8 @@ def test_mnist_style_loads_raw_and_gz_files(cls: type, tmp_path: Path) -> None:
     assert x.min() == -1.0 and x.max() == 1.0
     native = cls(root=str(tmp_path), download=False, batch_size=4, shape=[3, 28, 28])
     native.setup("fit")
-    assert native._data is not None
-    x0, y0 = native._data[5]
+    assert native._dataset is not None
+    x0, y0 = native._dataset[5]
     assert torch.equal(x0[0], torch.from_numpy(images[5]).float() / 127.5 - 1)
     assert torch.equal(x0[0], x0[2]) and y0.item() == 5
 

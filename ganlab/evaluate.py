@@ -1,0 +1,207 @@
+"""Score a trained generator, or a folder of generated images, against real images.
+
+    python -m ganlab.evaluate ckpt=<run>/checkpoints/last.ckpt metrics=[fid,kid,is,pr,dc] \\
+        num_fake=10000 data=cifar10 data.split=test
+    python -m ganlab.evaluate ckpt=<ckpt> real=/path/to/real/images     # a folder as reference
+    python -m ganlab.evaluate fake=/path/to/generated data=cifar10       # images made elsewhere
+
+Without ``data=`` or ``real=`` the reference is the data the checkpoint was trained on (read
+from its run's ``.hydra/config.yaml``). Real-image features are cached
+(``metrics.reference_cache``), so a second evaluation against the same reference only
+featurizes the fakes. Prints a table and appends one JSON line per number, with how it was
+measured, to ``metrics.jsonl`` in this evaluation's run directory and, for a checkpoint of a
+ganlab run, in that run's directory too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import hydra
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from torch import Tensor
+
+from ganlab.config import config_dir, register_resolvers
+from ganlab.data.base import GANDataModule
+from ganlab.data.image_folder import ImageFolder, find_images
+from ganlab.generator import TrainedGenerator, load_generator
+from ganlab.metrics.evaluation import (
+    Evaluator,
+    MetricRecord,
+    ReferenceCache,
+    ReferenceKey,
+    append_records,
+    build_extractor,
+    take_images,
+)
+
+register_resolvers()
+warnings.filterwarnings("ignore", message=r".*will save all extracted features in buffer")
+
+
+class EvaluationError(RuntimeError):
+    """The evaluation is misconfigured; the message says how to fix it."""
+
+
+def generated(generator: TrainedGenerator, n: int, batch_size: int, seed: int) -> Iterator[Tensor]:
+    """``n`` samples of ``generator`` in batches, from latents of one seeded stream."""
+    rng = torch.Generator().manual_seed(seed)
+    for start in range(0, n, batch_size):
+        z = torch.randn(min(batch_size, n - start), generator.latent_dim, generator=rng)
+        yield generator(z)
+
+
+def folder_shape(root: str) -> tuple[int, int, int]:
+    """(3, H, W) of the first image under ``root``: folders are scored at their own size."""
+    from PIL import Image
+
+    images = find_images(Path(root).expanduser())
+    if not images:
+        raise EvaluationError(f"no images under {root}")
+    with Image.open(images[0]) as image:
+        width, height = image.size
+    return 3, height, width
+
+
+def folder_id(root: str) -> str:
+    """Names a folder's current contents (paths, sizes, mtimes) for the reference cache."""
+    path = Path(root).expanduser().resolve()
+    sha = hashlib.sha256(str(path).encode())
+    for image in find_images(path):
+        stat = image.stat()
+        sha.update(f"{image.relative_to(path)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return f"folder_{path.name}_{sha.hexdigest()[:12]}"
+
+
+def _folder(root: str, shape: tuple[int, ...], cfg: DictConfig) -> ImageFolder:
+    folder = ImageFolder(
+        root=root, shape=shape, batch_size=cfg.batch_size, num_workers=cfg.num_workers
+    )
+    folder.prepare_data()
+    folder.setup("validate")
+    return folder
+
+
+def _run_config(ckpt: str) -> DictConfig | None:
+    """The training config saved next to a checkpoint (<run>/checkpoints/x.ckpt)."""
+    path = Path(ckpt).resolve().parent.parent / ".hydra" / "config.yaml"
+    return OmegaConf.load(path) if path.is_file() else None  # type: ignore[return-value]
+
+
+def real_source(cfg: DictConfig, shape: tuple[int, ...] | None) -> GANDataModule | None:
+    """The reference images: ``real=<folder>``, ``data=<name>``, the checkpoint's data, or
+    None when none is configured."""
+    if cfg.get("real"):
+        return _folder(cfg.real, shape or folder_shape(cfg.real), cfg)
+    data_cfg = cfg.get("data")
+    if data_cfg is None and cfg.get("ckpt"):
+        run = _run_config(cfg.ckpt)
+        data_cfg = run.data if run is not None and "data" in run else None
+        if data_cfg is not None:
+            print(f"reference: the checkpoint's training data ({data_cfg._target_})")
+    if data_cfg is None:
+        return None
+    datamodule: GANDataModule = instantiate(data_cfg)
+    datamodule.prepare_data()
+    datamodule.setup("validate")
+    return datamodule
+
+
+def evaluate(cfg: DictConfig) -> list[MetricRecord]:
+    """Compute ``cfg.metrics.compute`` for the configured fakes; see the module docstring."""
+    if bool(cfg.get("ckpt")) == bool(cfg.get("fake")):
+        raise EvaluationError(
+            "say what to score: ckpt=<checkpoint> (its generator makes num_fake images) or "
+            "fake=<folder of generated images>, not both"
+        )
+    device = (
+        cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    )
+    generator = load_generator(cfg.ckpt, ema=cfg.ema, device=device) if cfg.ckpt else None
+    provenance: dict[str, Any] = {"seed": cfg.seed, "time": datetime.now(timezone.utc).isoformat()}
+    shape: tuple[int, ...] | None = generator.shape if generator is not None else None
+    real = real_source(cfg, shape)
+
+    extractor = build_extractor(cfg.metrics.feature, real.data_name if real else None).to(device)
+    factories = {name: instantiate(node) for name, node in cfg.metrics.compute.items()}
+    evaluator = Evaluator(extractor, factories)
+
+    if evaluator.needs_real:
+        if real is None:
+            raise EvaluationError(
+                "no reference images: pass data=<dataset> (e.g. data=cifar10 data.split=test) "
+                "or real=<folder of images>"
+            )
+        shape = shape or real.shape
+        total = len(real.dataset())  # type: ignore[arg-type]
+        n_real = total if cfg.num_real is None else min(int(cfg.num_real), total)
+        name = folder_id(cfg.real) if cfg.get("real") else real.data_name
+        key = ReferenceKey(
+            name, real.split, tuple(real.shape), extractor.name, extractor.weights_hash, n_real
+        )
+        cache = ReferenceCache(cfg.metrics.reference_cache) if cfg.metrics.reference_cache else None
+        loader = take_images(real.eval_dataloader(cfg.batch_size), n_real)
+        features, hit = evaluator.real_features(loader, key, cache)
+        evaluator.set_real(features)
+        print(
+            f"reference: {n_real:,} images of {name} ({real.split})" + (" [cached]" if hit else "")
+        )
+        provenance |= {"dataset": name, "split": real.split, "resolution": list(real.shape)}
+
+    if generator is not None:
+        fakes: Any = generated(generator, int(cfg.num_fake), cfg.batch_size, cfg.seed)
+        provenance |= {
+            "checkpoint": str(Path(cfg.ckpt).resolve()),
+            "kimg": round(generator.kimg, 3),
+            "ema": generator.ema,
+        }
+    else:
+        folder = _folder(cfg.fake, shape or folder_shape(cfg.fake), cfg)
+        fakes = take_images(folder.eval_dataloader(cfg.batch_size), cfg.num_fake)
+        provenance |= {"fake": str(Path(cfg.fake).resolve())}
+
+    records = evaluator.score(fakes, provenance)
+    _report(records, cfg)
+    return records
+
+
+def _report(records: list[MetricRecord], cfg: DictConfig) -> None:
+    width = max(len(r.metric) for r in records)
+    first = records[0]
+    print(
+        f"{first.provenance['feature_extractor']} features ({first.provenance['weights_hash']}), "
+        f"{first.n_fake:,} fakes vs {first.n_real or 0:,} reals"
+    )
+    for r in records:
+        extra = "  ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in r.details.items()
+        )
+        print(f"  {r.metric:<{width}}  {r.value:10.4f}  {extra}")
+    lines = [r.to_json() for r in records]
+    out = Path(cfg.paths.output_dir) / "metrics.jsonl"
+    append_records(out, lines)
+    targets = [out]
+    if cfg.get("ckpt") and _run_config(cfg.ckpt) is not None:
+        run_log = Path(cfg.ckpt).resolve().parent.parent / "metrics.jsonl"
+        if run_log != out.resolve():
+            append_records(run_log, lines)
+            targets.append(run_log)
+    print("appended to " + ", ".join(str(t) for t in targets))
+    print(f"run directory: {cfg.paths.output_dir}")
+
+
+@hydra.main(version_base="1.3", config_path=config_dir(), config_name="evaluate")
+def main(cfg: DictConfig) -> float:
+    records = evaluate(cfg)
+    return records[0].value
+
+
+if __name__ == "__main__":
+    main()
