@@ -17,20 +17,13 @@ compare protocols, not just digits.
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import hashlib
-import json
-import math
-import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+
+from runs import ROOT, cached, mean_se, run_modules
 
 # Every variant is conf/experiment/coverage.yaml (naive GAN, 2x128 MLPs, batch 128, Adam 1e-3)
 # plus its own options, with the same budget of images shown to D.
@@ -107,10 +100,8 @@ class Run:
     cpu_minutes: float
 
 
-def command(variant: str, data: str, seed: int, root: Path) -> list[str]:
+def command(variant: str, data: str, seed: int) -> list[str]:
     return [
-        sys.executable,
-        "-m",
         "ganlab.train",
         *COMMON,
         *VARIANTS[variant],
@@ -118,54 +109,26 @@ def command(variant: str, data: str, seed: int, root: Path) -> list[str]:
         f"max_kimg={LONGER_KIMG.get(variant, BUDGET_KIMG)[data]}",
         f"seed={seed}",
         f"data.seed={seed}",
-        f"paths.root_dir={root}",
-        f"hydra.run.dir={root}/run",
+        f"paths.root_dir={ROOT}",
+        f"hydra.run.dir={ROOT}/run",
     ]
 
 
-def cached(cache: Path, variant: str, data: str, seed: int) -> Run:
-    """Return the run's result from ``cache``, training it first if it is not there."""
-    argv = command(variant, data, seed, Path("ROOT"))[1:]  # not the interpreter or the tmp dir
-    key = hashlib.sha256(json.dumps(argv).encode()).hexdigest()[:16]
-    path = cache / f"{variant}-{data}-{seed}-{key}.json"
-    if path.exists():
-        record = json.loads(path.read_text())
-        return Run(**{f.name: record[f.name] for f in dataclasses.fields(Run)})
-    run = train_once(variant, data, seed)
-    cache.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({**dataclasses.asdict(run), "argv": argv}, indent=1))
-    tmp.replace(path)  # atomic: a killed benchmark never leaves a half-written result
-    return run
+def train(cache: Path, variant: str, data: str, seed: int) -> Run:
+    """The run's result, from ``cache`` or trained now."""
+    argv = ["-m", *command(variant, data, seed)]  # the cache key of earlier versions
 
+    def compute() -> dict[str, float]:
+        final, cpu = run_modules([argv[1:]], f"{variant} on {data}, seed {seed}")
+        return {
+            "modes": final["val/modes"],
+            "hq": final["val/hq"],
+            "kl": final["val/kl"],
+            "cpu_minutes": cpu,
+        }
 
-def train_once(variant: str, data: str, seed: int) -> Run:
-    with tempfile.TemporaryDirectory(prefix="ganlab-coverage-") as tmp:
-        root = Path(tmp)
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-        with (root / "log.txt").open("w") as log:
-            process = subprocess.Popen(
-                command(variant, data, seed, root), stdout=log, stderr=subprocess.STDOUT, env=env
-            )
-            _, status, usage = os.wait4(process.pid, 0)
-            process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode != 0:
-            tail = (root / "log.txt").read_text()[-3000:]
-            raise RuntimeError(f"{variant} on {data}, seed {seed} failed:\n{tail}")
-        final: dict[str, float] = {}
-        for line in (root / "run" / "metrics.jsonl").read_text().splitlines():
-            record = json.loads(line)
-            final[record["metric"]] = record["value"]  # the last record of each metric
-    cpu = (usage.ru_utime + usage.ru_stime) / 60
-    return Run(variant, data, seed, final["val/modes"], final["val/hq"], final["val/kl"], cpu)
-
-
-def mean_se(values: Sequence[float], scale: float = 1.0, digits: int = 1) -> str:
-    mean = statistics.fmean(values) * scale
-    if len(values) < 2:
-        return f"{mean:.{digits}f}"
-    se = statistics.stdev(values) / math.sqrt(len(values)) * scale
-    return f"{mean:.{digits}f}±{se:.{digits}f}"
+    record = cached(cache, f"{variant}-{data}-{seed}", argv, compute)
+    return Run(variant, data, seed, *(record[k] for k in ("modes", "hq", "kl", "cpu_minutes")))
 
 
 def table(runs: list[Run], datasets: list[str], seeds: int) -> str:
@@ -220,7 +183,7 @@ def main() -> None:
     start = time.time()
     with ThreadPoolExecutor(args.jobs) as pool:
         runs = []
-        for run in pool.map(lambda job: cached(args.cache, *job), jobs):
+        for run in pool.map(lambda job: train(args.cache, *job), jobs):
             runs.append(run)
             print(
                 f"{run.variant:>10} {run.data:>7} seed {run.seed}: {run.modes:.0f} modes, "

@@ -133,3 +133,28 @@ def _checkpoint(tmp_path: Path) -> Path:
         f"paths.root_dir={tmp_path}",
     )
     return Path(run_dir(out)) / "checkpoints" / "last.ckpt"
+
+
+def test_in_training_evaluation_under_two_process_ddp(tmp_path: Path, cache: Path) -> None:
+    out = run_cli(
+        "ganlab.train",
+        "trainer=ddp_cpu",
+        "model=gan",
+        "data=digits",
+        "logger=csv",
+        "max_kimg=0.5",
+        "trainer.max_epochs=-1",
+        "metrics/feature=classifier",
+        "metrics=[fid,pr]",
+        "callbacks.evaluation.every_kimg=0.25",
+        "callbacks.evaluation.num_fake=17",  # odd: the processes score 9 and 8 fakes
+        "callbacks.evaluation.num_real=33",
+        f"paths.root_dir={tmp_path}",
+        f"paths.cache_dir={cache}",
+        timeout=300,
+    )
+    logged = _records(Path(run_dir(out)) / "metrics.jsonl")  # written by rank 0 only
+    fids = [r for r in logged if r["metric"] == "val/fid17"]
+    assert len(fids) >= 2 and all(r["n_fake"] == 17 and r["n_real"] == 33 for r in fids)
+    precision = [r["value"] for r in logged if r["metric"] == "val/precision17"]
+    assert precision and all(0.0 <= p <= 1.0 for p in precision)
