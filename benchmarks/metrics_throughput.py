@@ -3,27 +3,39 @@
 Both score ``--n`` generated images against ``--n`` real ones (32x32 RGB, uint8-exact) with the
 FID Inception; ganlab streams generator batches through :class:`InceptionFeatures` into
 torchmetrics' FID, torch-fidelity runs ``calculate_metrics(fid=True)`` on datasets of the same
-images. Runs alternate ``--repeats`` times in one process; the table gives medians, the
-ganlab/torch-fidelity ratio, and the growth of the process's peak memory with N (FID keeps
-running sums only).
+images. Runs alternate ``--repeats`` times in one process; the table gives medians and the
+ganlab/torch-fidelity ratio.
+
+``--memory 1000,10000,50000`` instead measures the peak memory of ganlab's FID as the number
+of generated images grows: each N runs in its own process (peak RSS is per process), scores N
+images made batch by batch on the fly against a fixed reference, and reports the peak against
+the smallest N (FID keeps running sums of the fake features, not the features).
+``--extractor classifier`` (the mnist5k classifier of ``python -m ganlab.fit_classifier``)
+reaches large N on a CPU; the pipeline is the same with ``inception``.
 
     python benchmarks/metrics_throughput.py [--n 256] [--repeats 3] [--threads 2]
+    python benchmarks/metrics_throughput.py --memory 1000,10000,50000 --extractor classifier
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import resource
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import torch
 import torch_fidelity
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from ganlab.metrics import FID, Evaluator, InceptionFeatures
+from ganlab.metrics import FID, ClassifierFeatures, Evaluator, FeatureExtractor, InceptionFeatures
 from ganlab.metrics.inception import inception_weights
 
 
@@ -57,14 +69,64 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def extractor_named(name: str, batch_size: int) -> FeatureExtractor:
+    if name == "inception":
+        return InceptionFeatures(inception_weights(), batch_size=batch_size)
+    cache = Path(os.environ.get("GANLAB_CACHE", "~/.cache/ganlab")).expanduser()
+    return ClassifierFeatures(directory=str(cache / "classifiers"), data="mnist5k")
+
+
+def memory_child(n: int, extractor_name: str, batch_size: int) -> None:
+    """Score ``n`` generated images (made batch by batch) against 256 fixed real ones; print
+    the process's peak memory before and after, as JSON."""
+    extractor = extractor_named(extractor_name, batch_size)
+    evaluator = Evaluator(extractor, {"fid": FID})
+    features, _ = evaluator.real_features(batches(images(256, 0), batch_size))
+    evaluator.set_real(features)
+    before = peak_mib()
+    fakes = (
+        images(min(batch_size, n - start), seed=1 + start).float() / 127.5 - 1
+        for start in range(0, n, batch_size)
+    )
+    value = evaluator.score(fakes)[0].value
+    print(json.dumps({"n": n, "before": before, "peak": peak_mib(), "fid": value}))
+
+
+def memory_table(sizes: list[int], extractor: str, batch_size: int, threads: int) -> None:
+    rows = []
+    for n in sizes:
+        command = [sys.executable, __file__, "--child", str(n), "--extractor", extractor]
+        command += ["--batch-size", str(batch_size), "--threads", str(threads)]
+        out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        rows.append(json.loads(out.strip().splitlines()[-1]))
+        print(f"N={n}: peak {rows[-1]['peak']:.0f} MiB", flush=True)
+    print(f"\nPeak memory of ganlab's FID ({extractor} features, batches of {batch_size})")
+    print(
+        f"| generated images N | peak RSS (MiB) | growth vs N={sizes[0]} | during scoring (MiB) |"
+    )
+    print("|---|---|---|---|")
+    for row in rows:
+        growth = row["peak"] - rows[0]["peak"]
+        scoring = row["peak"] - row["before"]
+        print(f"| {row['n']:,} | {row['peak']:.0f} | {growth:+.0f} | {scoring:+.0f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--memory", help="comma-separated N: peak memory per N instead")
+    parser.add_argument("--extractor", default="inception", choices=["inception", "classifier"])
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.child is not None:
+        return memory_child(args.child, args.extractor, args.batch_size)
+    if args.memory:
+        sizes = [int(n) for n in args.memory.split(",")]
+        return memory_table(sizes, args.extractor, args.batch_size, args.threads)
     weights = inception_weights()
     extractor = InceptionFeatures(weights, batch_size=args.batch_size)
     real, fake = images(args.n, 0), images(args.n, 1)

@@ -3,6 +3,7 @@ a cache of finished runs so an interrupted benchmark resumes where it stopped.""
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import math
@@ -33,10 +34,15 @@ def cached(cache: Path, stem: str, argv: Any, compute: Callable[[], dict[str, An
     return record
 
 
-def run_modules(argvs: Sequence[Sequence[str]], what: str) -> tuple[dict[str, float], float]:
+def run_modules(
+    argvs: Sequence[Sequence[str]],
+    what: str,
+    inspect: Callable[[Path], dict[str, float]] | None = None,  # more values, from the folder
+) -> tuple[dict[str, float], float]:
     """Run ``python -m <argv>`` for each command line (:data:`ROOT` -> a scratch folder) one
-    thread each; return the last value of every metric in ``ROOT/run/metrics.jsonl`` and the
-    CPU minutes all commands took."""
+    thread each; return the last value of every metric in ``ROOT/run/metrics.jsonl`` (plus
+    what ``inspect`` finds in the scratch folder, e.g. in a checkpoint) and the CPU minutes
+    all commands took."""
     cpu = 0.0
     with tempfile.TemporaryDirectory(prefix="ganlab-bench-") as tmp:
         root = Path(tmp)
@@ -54,6 +60,8 @@ def run_modules(argvs: Sequence[Sequence[str]], what: str) -> tuple[dict[str, fl
         for line in (root / "run" / "metrics.jsonl").read_text().splitlines():
             record = json.loads(line)
             final[record["metric"]] = record["value"]  # the last record of each metric
+        if inspect is not None:
+            final.update(inspect(root))
     return final, cpu
 
 
@@ -64,3 +72,52 @@ def mean_se(values: Sequence[float], scale: float = 1.0, digits: int = 1) -> str
         return f"{mean:.{digits}f}"
     se = statistics.stdev(values) / math.sqrt(len(values)) * scale
     return f"{mean:.{digits}f}±{se:.{digits}f}"
+
+
+def classifier_options(parser: argparse.ArgumentParser, cache: str) -> None:
+    """The options of a benchmark that judges samples with an in-domain classifier."""
+    parser.add_argument("--out", type=Path, help="also write the table (markdown) here")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(__file__).parent / "results" / cache,
+        help="finished runs are kept here and not rerun",
+    )
+    cache_dir = Path(os.environ.get("GANLAB_CACHE", "~/.cache/ganlab")).expanduser()
+    parser.add_argument("--classifiers", type=Path, default=cache_dir / "classifiers")
+
+
+def ensure_classifier(directory: Path, data: str) -> Path:
+    """The in-domain classifier of ``data`` in ``directory``, trained now if missing."""
+    path = directory / f"{data}.pt"
+    if not path.is_file():
+        fit = ["ganlab.fit_classifier", f"data={data}", f"directory={directory}"]
+        subprocess.run([sys.executable, "-m", *fit], check=True)
+    return path
+
+
+def train_command(*overrides: str, seed: int, kimg: float) -> list[str]:
+    """``ganlab.train`` for ``kimg`` thousand images into ``ROOT/run``, without a logger."""
+    return [
+        "ganlab.train",
+        *overrides,
+        "logger=none",
+        f"max_kimg={kimg}",
+        "trainer.max_epochs=-1",
+        f"seed={seed}",
+        f"paths.root_dir={ROOT}",
+        f"hydra.run.dir={ROOT}/run",
+    ]
+
+
+def evaluate_command(*overrides: str, seed: int) -> list[str]:
+    """``ganlab.evaluate`` of the checkpoint :func:`train_command` wrote, into ``ROOT/eval``
+    (its records also join ``ROOT/run/metrics.jsonl``)."""
+    return [
+        "ganlab.evaluate",
+        f"ckpt={ROOT}/run/checkpoints/last.ckpt",
+        *overrides,
+        f"seed={seed}",
+        f"paths.root_dir={ROOT}",
+        f"hydra.run.dir={ROOT}/eval",
+    ]

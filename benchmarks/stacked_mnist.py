@@ -16,15 +16,20 @@ of the stabilizers, not the published counts.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from runs import ROOT, cached, mean_se, run_modules
+from runs import (
+    cached,
+    classifier_options,
+    ensure_classifier,
+    evaluate_command,
+    mean_se,
+    run_modules,
+    train_command,
+)
 
 VARIANTS: dict[str, list[str]] = {
     "dcgan": [],
@@ -46,29 +51,16 @@ PUBLISHED = [  # (method, modes, KL, setup)
 
 
 def commands(variant: str, seed: int, kimg: float, classifiers: Path) -> list[list[str]]:
-    train = [
-        "ganlab.train",
-        "model=dcgan",
-        *VARIANTS[variant],
-        "data=stacked_mnist5k",
-        "logger=none",
-        f"max_kimg={kimg}",
-        "trainer.max_epochs=-1",
-        f"seed={seed}",
-        f"paths.root_dir={ROOT}",
-        f"hydra.run.dir={ROOT}/run",
-    ]
-    evaluate = [
-        "ganlab.evaluate",
-        f"ckpt={ROOT}/run/checkpoints/last.ckpt",
+    train = train_command(
+        "model=dcgan", *VARIANTS[variant], "data=stacked_mnist5k", seed=seed, kimg=kimg
+    )
+    evaluate = evaluate_command(
         "metrics=[modes]",
         "metrics/feature=stacked_classifier",
         f"metrics.feature.directory={classifiers}",
         "num_fake=26000",
-        f"seed={seed}",
-        f"paths.root_dir={ROOT}",
-        f"hydra.run.dir={ROOT}/eval",
-    ]
+        seed=seed,
+    )
     return [train, evaluate]
 
 
@@ -78,19 +70,12 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--kimg", type=float, default=200)
     parser.add_argument("--variants", default=",".join(VARIANTS))
-    parser.add_argument("--out", type=Path, help="also write the table (markdown) here")
-    parser.add_argument(
-        "--cache", type=Path, default=Path(__file__).parent / "results" / "stacked_mnist"
-    )
-    cache_dir = Path(os.environ.get("GANLAB_CACHE", "~/.cache/ganlab")).expanduser()
-    parser.add_argument("--classifiers", type=Path, default=cache_dir / "classifiers")
+    classifier_options(parser, "stacked_mnist")
     args = parser.parse_args()
     variants = args.variants.split(",")
     assert not set(variants) - set(VARIANTS), f"unknown variants; choose from {sorted(VARIANTS)}"
 
-    if not (args.classifiers / "mnist5k.pt").is_file():
-        fit = ["ganlab.fit_classifier", "data=mnist5k", f"directory={args.classifiers}"]
-        subprocess.run([sys.executable, "-m", *fit], check=True)
+    ensure_classifier(args.classifiers, "mnist5k")
 
     def one(job: tuple[str, int]) -> dict:
         variant, seed = job

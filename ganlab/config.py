@@ -8,6 +8,7 @@ from typing import Any
 
 from omegaconf import ListConfig, OmegaConf
 
+from ganlab.losses.info import q_outputs
 from ganlab.networks.layers import packed_shape
 
 GAN_SAFE_DDP = "ddp_find_unused_parameters_true"
@@ -50,10 +51,20 @@ def packed_input_shape(shape: Any, m: Any) -> ListConfig:
     return OmegaConf.create(list(packed_shape([int(s) for s in shape], int(m))))
 
 
+def q_output_width(codes: Any) -> int:
+    """Outputs of InfoGAN's Q head for the generator's codes (see :func:`q_outputs`).
+
+    >>> q_output_width([10, "uniform", "uniform"])
+    14
+    """
+    return q_outputs(list(codes))
+
+
 RESOLVERS: dict[str, Callable[..., Any]] = {
     "gan_strategy": gan_strategy,
     "output_activation": output_activation,
     "packed_shape": packed_input_shape,
+    "q_outputs": q_output_width,
 }
 
 

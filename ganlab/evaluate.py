@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -26,12 +25,11 @@ import hydra
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
-from torch import Tensor
 
 from ganlab.config import config_dir, register_resolvers
 from ganlab.data.base import GANDataModule
 from ganlab.data.image_folder import ImageFolder, find_images
-from ganlab.generator import TrainedGenerator, load_generator
+from ganlab.generator import load_generator
 from ganlab.metrics.evaluation import (
     Evaluator,
     MetricRecord,
@@ -48,14 +46,6 @@ warnings.filterwarnings("ignore", message=r".*will save all extracted features i
 
 class EvaluationError(RuntimeError):
     """The evaluation is misconfigured; the message says how to fix it."""
-
-
-def generated(generator: TrainedGenerator, n: int, batch_size: int, seed: int) -> Iterator[Tensor]:
-    """``n`` samples of ``generator`` in batches, from latents of one seeded stream."""
-    rng = torch.Generator().manual_seed(seed)
-    for start in range(0, n, batch_size):
-        z = torch.randn(min(batch_size, n - start), generator.latent_dim, generator=rng)
-        yield generator(z)
 
 
 def folder_shape(root: str) -> tuple[int, int, int]:
@@ -156,7 +146,7 @@ def evaluate(cfg: DictConfig) -> list[MetricRecord]:
         provenance |= {"dataset": name, "split": real.split, "resolution": list(real.shape)}
 
     if generator is not None:
-        fakes: Any = generated(generator, int(cfg.num_fake), cfg.batch_size, cfg.seed)
+        fakes: Any = generator.batches(int(cfg.num_fake), cfg.batch_size, cfg.seed)
         provenance |= {
             "checkpoint": str(Path(cfg.ckpt).resolve()),
             "kimg": round(generator.kimg, 3),

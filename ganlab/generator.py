@@ -8,12 +8,15 @@ x = G.sample(16)  # (16, *G.shape), images in [-1, 1]
 from __future__ import annotations
 
 import pickle
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 from hydra.utils import instantiate
 from torch import Tensor, nn
+
+from ganlab.networks.conditional import draw, draw_batches, sample_inputs
 
 
 class CheckpointError(RuntimeError):
@@ -47,6 +50,7 @@ class TrainedGenerator:
         self.kimg = kimg  # thousands of real images the model had seen
         self.latent_dim = int(network.latent_dim)  # type: ignore[arg-type]
         self.shape = tuple(int(s) for s in network.shape)  # type: ignore[union-attr]
+        self.num_classes = int(getattr(network, "num_classes", 0))  # 0: unconditional
 
     @property
     def device(self) -> torch.device:
@@ -57,15 +61,35 @@ class TrainedGenerator:
         return self
 
     @torch.no_grad()
-    def sample(self, n: int, seed: int | None = None, z: Tensor | None = None) -> Tensor:
-        """``n`` samples (images in [-1, 1]); reproducible with ``seed``, or from given ``z``."""
+    def sample(
+        self,
+        n: int,
+        seed: int | None = None,
+        z: Tensor | None = None,
+        labels: Tensor | Sequence[int] | None = None,  # classes (conditional G); None: uniform
+    ) -> Tensor:
+        """``n`` samples (images in [-1, 1]); reproducible with ``seed``, or from given ``z``.
+        A class-conditional generator makes the given ``labels`` (one per sample)."""
+        if labels is not None:
+            labels = torch.as_tensor(labels, dtype=torch.long)
+            assert self.num_classes, "this generator is unconditional: it takes no labels"
+            assert int(labels.min()) >= 0 and int(labels.max()) < self.num_classes, (
+                f"labels must lie in [0, {self.num_classes}), got {labels.tolist()}"
+            )
+        rng = torch.Generator().manual_seed(seed) if seed is not None else None
         if z is None:
-            rng = torch.Generator().manual_seed(seed) if seed is not None else None
-            z = torch.randn(n, self.latent_dim, generator=rng)
-        return self.network(z.to(self.device))
+            return draw(self.network, n, rng, self.device, labels)
+        _, labels = sample_inputs(self.network, len(z), rng, labels)
+        z = z.to(self.device)
+        return self.network(z) if labels is None else self.network(z, labels.to(self.device))
 
-    def __call__(self, z: Tensor) -> Tensor:
-        return self.sample(len(z), z=z)
+    def batches(self, n: int, batch_size: int, seed: int) -> Iterator[Tensor]:
+        """``n`` samples in batches from one seeded stream (uniform classes if conditional)."""
+        with torch.no_grad():
+            yield from draw_batches(self.network, n, batch_size, seed, self.device)
+
+    def __call__(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        return self.sample(len(z), z=z, labels=labels)
 
 
 def load_generator(path: str | Path, ema: bool = True, device: str = "cpu") -> TrainedGenerator:

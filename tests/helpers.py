@@ -91,3 +91,22 @@ class ConstantLatentGAN(GAN):
 
     def sample_latent(self, n: int) -> torch.Tensor:
         return torch.zeros(n, self.latent_dim, device=self.device)
+
+
+QUIET = [  # learning runs of the real configs: no logger, no progress output, deterministic
+    "logger=none",
+    "trainer.max_epochs=-1",
+    "trainer.enable_progress_bar=false",
+    "trainer.enable_model_summary=false",
+    "trainer.deterministic=true",
+    "seed=0",
+]
+
+
+def fit(tmp_path: Path, *overrides: str) -> tuple[GAN, Any]:
+    """Train the composed config quietly; the trained model and its data module."""
+    from ganlab.train import train
+
+    result = train(compose_train(tmp_path, *QUIET, *overrides))
+    assert isinstance(result.model, GAN)
+    return result.model, result.datamodule

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-import torch
 from hydra.utils import instantiate
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 from torch import Tensor
@@ -26,6 +25,7 @@ from ganlab.metrics.evaluation import (
 )
 from ganlab.metrics.features import FeatureExtractor
 from ganlab.models.base import GAN, evaluating
+from ganlab.networks.conditional import draw_batches
 
 
 class FeatureMetricsMonitor(EveryKimg):
@@ -146,14 +146,8 @@ class FeatureMetricsMonitor(EveryKimg):
         rank_zero_info(f"[{pl_module.kimg:.0f} kimg] {summary}")
 
     def _fakes(self, pl_module: GAN, n: int, seed: int) -> Iterator[Tensor]:
-        rng = torch.Generator().manual_seed(seed)
         with evaluating(pl_module.sampling_generator) as generator:
-            for start in range(0, n, self.batch_size):
-                z = torch.randn(
-                    min(self.batch_size, n - start), pl_module.latent_dim, generator=rng
-                )
-                with torch.no_grad():
-                    yield generator(z.to(pl_module.device))
+            yield from draw_batches(generator, n, self.batch_size, seed, pl_module.device)
 
     def _keep_best(self, trainer: L.Trainer, value: float) -> None:
         better = self.best is None or (

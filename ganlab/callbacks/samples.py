@@ -16,7 +16,8 @@ from ganlab.plotting import load_png, save_samples
 class SampleGrid(EveryKimg):
     """Every ``every_kimg`` thousand images, draw the fixed-latent batch from the EMA generator.
 
-    Image data gives a grid of the fixed latents; 2-D data a scatter of ``num_points`` seeded
+    Image data gives a grid of the fixed latents (a row per class for a conditional generator
+    of up to 16 classes); 2-D data a scatter of ``num_points`` seeded
     samples over the mixture's modes. Files go to ``<dirpath>/kimg_XXXXXX.png`` and the last to
     ``<dirpath>/final.png``, whatever the logger.
     """
@@ -46,7 +47,8 @@ class SampleGrid(EveryKimg):
         )
         datamodule = getattr(trainer, "datamodule", None)
         modes = getattr(datamodule, "means", None) if point_data else None
-        path = save_samples(samples, self.dirpath / name, self.nrow, modes=modes)
+        nrow = self.nrow or pl_module.fixed_grid_rows  # a conditional G: a row per class
+        path = save_samples(samples, self.dirpath / name, nrow, modes=modes)
         self.last_path = path
         step = trainer.fit_loop.epoch_loop._batches_that_stepped
         for logger in trainer.loggers:

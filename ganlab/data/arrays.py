@@ -37,8 +37,9 @@ class InMemoryImages(GANDataModule):
         batch_size: int,
         num_workers: int = 0,
         pin_memory: bool = False,
+        num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
     ) -> None:
-        super().__init__(shape, batch_size, num_workers, pin_memory)
+        super().__init__(shape, batch_size, num_workers, pin_memory, num_classes=num_classes)
         self._image_shape = as_image_shape(shape)
         self._dataset: TensorDataset | None = None
 
@@ -97,8 +98,9 @@ class Digits(InMemoryImages):
         batch_size: int = 64,
         num_workers: int = 0,
         pin_memory: bool = False,
+        num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
     ) -> None:
-        super().__init__(shape, batch_size, num_workers, pin_memory)
+        super().__init__(shape, batch_size, num_workers, pin_memory, num_classes=num_classes)
 
     def _load(self) -> tuple[np.ndarray, np.ndarray, float]:
         try:
@@ -124,8 +126,9 @@ class MNIST5k(InMemoryImages):
         batch_size: int = 64,
         num_workers: int = 0,
         pin_memory: bool = False,
+        num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
     ) -> None:
-        super().__init__(shape, batch_size, num_workers, pin_memory)
+        super().__init__(shape, batch_size, num_workers, pin_memory, num_classes=num_classes)
 
     def _load_module(self) -> None:
         try:

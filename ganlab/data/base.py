@@ -10,7 +10,9 @@ Contract shared by all DataModules (other packages rely on it):
   also give ``dataset()`` (map-style) and ``eval_dataloader()`` (every sample once, in order:
   what metrics read).
 * ``num_classes`` is ``None`` for unlabelled data; ``num_samples`` is the dataset size (or the
-  number of samples per epoch for data generated on the fly).
+  number of samples per epoch for data generated on the fly). Data configs declare
+  ``num_classes`` too, so model configs read it as ``${data.num_classes}``; the declaration is
+  checked against the data at ``setup``.
 * Problems with the data are reported early, from ``prepare_data``/``setup``, as a single
   :class:`DataError` whose message says how to fix them.
 """
@@ -83,9 +85,11 @@ class GANDataModule(L.LightningDataModule):
         batch_size: int,
         num_workers: int = 0,
         pin_memory: bool = False,
+        num_classes: int | None = None,  # as declared for ${data.num_classes}; checked at setup
     ) -> None:
         super().__init__()
         self._shape = as_shape(shape)
+        self.declared_num_classes = num_classes
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
             raise DataError(f"data.batch_size must be a positive integer; got {batch_size!r}")
         if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
@@ -153,8 +157,21 @@ class GANDataModule(L.LightningDataModule):
                 f"Set data.batch_size<={per_rank} or use more data."
             )
 
+    def _check_num_classes(self) -> None:
+        """A declared ``num_classes`` (what model configs read) must be the data's own."""
+        declared, actual = self.declared_num_classes, self.num_classes
+        if declared is not None and declared != actual:
+            what = "is unlabelled" if actual is None else f"has {actual} classes"
+            fix = "null" if actual is None else actual
+            raise DataError(
+                f"{self.data_name}: data.num_classes={declared} but the data {what}; set "
+                f"data.num_classes={fix} (models size their class embeddings from it)"
+            )
+
     def _check_fit(self, stage: str | None) -> None:
-        """From ``setup``: training needs one full batch per process; evaluation does not."""
+        """From ``setup``: the declared classes must match; training needs one full batch per
+        process; evaluation does not."""
+        self._check_num_classes()
         if stage in (None, "fit") and self._dataset is not None:
             self._check_batch_fits(len(cast(Sized, self._dataset)), self.data_name)
 

@@ -135,8 +135,9 @@ class ImageFolder(GANDataModule):
         labels: bool = False,  # class label = immediate subfolder of root
         num_workers: int = 4,  # images are decoded per sample with PIL
         pin_memory: bool = False,
+        num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
     ) -> None:
-        super().__init__(shape, batch_size, num_workers, pin_memory)
+        super().__init__(shape, batch_size, num_workers, pin_memory, num_classes=num_classes)
         if not isinstance(root, (str, os.PathLike)) or not str(root):
             raise DataError(
                 "image_folder: data.root must be the path of a folder of images, "

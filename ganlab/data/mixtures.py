@@ -144,8 +144,9 @@ class GaussianMixture(GANDataModule):
         num_workers: int = 0,  # 0 is fastest: generating a batch takes microseconds
         pin_memory: bool = False,
         seed: int = 0,  # the stream depends only on (seed, epoch, rank)
+        num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
     ) -> None:
-        super().__init__(shape, batch_size, num_workers, pin_memory)
+        super().__init__(shape, batch_size, num_workers, pin_memory, num_classes=num_classes)
         m = torch.as_tensor([list(map(float, row)) for row in means], dtype=torch.float32)
         if m.ndim != 2 or m.shape[0] < 1:
             raise DataError(
@@ -230,6 +231,7 @@ class GaussianMixture(GANDataModule):
         return ds
 
     def setup(self, stage: str | None = None) -> None:
+        self._check_num_classes()
         self.num_batches()  # fail early on an impossible epoch size
 
     def train_dataloader(self) -> DataLoader[Any]:
@@ -260,13 +262,22 @@ class RingMixture(GaussianMixture):
         num_workers: int = 0,
         pin_memory: bool = False,
         seed: int = 0,
+        num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
     ) -> None:
         if int(num_modes) < 1:
             raise DataError(f"RingMixture: num_modes must be >= 1; got {num_modes!r}")
         angles = [2.0 * math.pi * k / int(num_modes) for k in range(int(num_modes))]
         means = [[radius * math.cos(a), radius * math.sin(a)] for a in angles]
         super().__init__(
-            means, std, shape, batch_size, samples_per_epoch, num_workers, pin_memory, seed
+            means,
+            std,
+            shape,
+            batch_size,
+            samples_per_epoch,
+            num_workers,
+            pin_memory,
+            seed,
+            num_classes=num_classes,
         )
 
 
@@ -288,11 +299,20 @@ class GridMixture(GaussianMixture):
         num_workers: int = 0,
         pin_memory: bool = False,
         seed: int = 0,
+        num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
     ) -> None:
         if int(grid_size) < 1:
             raise DataError(f"GridMixture: grid_size must be >= 1; got {grid_size!r}")
         coords = [(i - (int(grid_size) - 1) / 2.0) * spacing for i in range(int(grid_size))]
         means = [[a, b] for a, b in itertools.product(coords, coords)]
         super().__init__(
-            means, std, shape, batch_size, samples_per_epoch, num_workers, pin_memory, seed
+            means,
+            std,
+            shape,
+            batch_size,
+            samples_per_epoch,
+            num_workers,
+            pin_memory,
+            seed,
+            num_classes=num_classes,
         )

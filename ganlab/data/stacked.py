@@ -53,8 +53,9 @@ class StackedMNIST5k(GANDataModule):
         seed: int = 0,  # of the triples: the dataset is the same for every run
         num_workers: int = 0,
         pin_memory: bool = False,
+        num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
     ) -> None:
-        super().__init__(shape, batch_size, num_workers, pin_memory)
+        super().__init__(shape, batch_size, num_workers, pin_memory, num_classes=num_classes)
         c, h, w = as_image_shape(shape)
         if c != 3:
             raise DataError(f"stacked_mnist5k: data.shape must have 3 channels, got {list(shape)}")

@@ -130,8 +130,9 @@ class _DownloadableArrays(_OnDisk, GANDataModule):
         download: bool = True,
         num_workers: int = 0,
         pin_memory: bool = False,
+        num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
     ) -> None:
-        super().__init__(shape, batch_size, num_workers, pin_memory)
+        super().__init__(shape, batch_size, num_workers, pin_memory, num_classes=num_classes)
         if split not in ("train", "test"):
             raise DataError(f"{self.data_name}: data.split must be train or test; got {split!r}")
         self._image_shape = as_image_shape(shape)
@@ -201,8 +202,18 @@ class MNIST(_DownloadableArrays):
         download: bool = True,
         num_workers: int = 0,
         pin_memory: bool = False,
+        num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
     ) -> None:
-        super().__init__(root, shape, batch_size, split, download, num_workers, pin_memory)
+        super().__init__(
+            root,
+            shape,
+            batch_size,
+            split,
+            download,
+            num_workers,
+            pin_memory,
+            num_classes=num_classes,
+        )
 
     @property
     def raw_dir(self) -> Path:
@@ -264,8 +275,18 @@ class FashionMNIST(MNIST):
         download: bool = True,
         num_workers: int = 0,
         pin_memory: bool = False,
+        num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
     ) -> None:
-        super().__init__(root, shape, batch_size, split, download, num_workers, pin_memory)
+        super().__init__(
+            root,
+            shape,
+            batch_size,
+            split,
+            download,
+            num_workers,
+            pin_memory,
+            num_classes=num_classes,
+        )
 
 
 class CIFAR10(_DownloadableArrays):
@@ -284,8 +305,18 @@ class CIFAR10(_DownloadableArrays):
         download: bool = True,
         num_workers: int = 0,
         pin_memory: bool = False,
+        num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
     ) -> None:
-        super().__init__(root, shape, batch_size, split, download, num_workers, pin_memory)
+        super().__init__(
+            root,
+            shape,
+            batch_size,
+            split,
+            download,
+            num_workers,
+            pin_memory,
+            num_classes=num_classes,
+        )
 
     @property
     def batches_dir(self) -> Path:
@@ -353,8 +384,9 @@ class CelebA(_OnDisk, GANDataModule):
         download: bool = True,  # via torchvision from Google Drive (needs `pip install gdown`)
         num_workers: int = 4,  # JPEGs are decoded per sample
         pin_memory: bool = False,
+        num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
     ) -> None:
-        super().__init__(shape, batch_size, num_workers, pin_memory)
+        super().__init__(shape, batch_size, num_workers, pin_memory, num_classes=num_classes)
         self._image_shape = as_image_shape(shape)
         if split not in self.split_sizes:
             raise DataError(

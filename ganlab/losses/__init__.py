@@ -16,6 +16,7 @@ from ganlab.losses.adversarial import (
     wasserstein_discriminator_loss,
     wasserstein_generator_loss,
 )
+from ganlab.losses.info import info_loss, q_outputs
 from ganlab.losses.regularizers import (
     DRAGAN,
     R1,
@@ -49,10 +50,12 @@ __all__ = [
     "dragan_penalty",
     "gradient_penalty",
     "hinge_discriminator_loss",
+    "info_loss",
     "least_squares_discriminator_loss",
     "least_squares_generator_loss",
     "minimax_generator_loss",
     "nonsaturating_generator_loss",
+    "q_outputs",
     "r1_penalty",
     "r2_penalty",
     "wasserstein_discriminator_loss",

@@ -394,6 +394,11 @@ class ClassifierFeatures(FeatureExtractor):
             logits.append(self.net.classify(embedding))
         return {"features": torch.cat(features), "logits": torch.cat(logits)}
 
+    @torch.no_grad()
+    def predict(self, images: Tensor) -> Tensor:
+        """The classifier's class for each image (images prepared as for the features)."""
+        return self(images)["logits"].argmax(dim=1)
+
 
 class StackedClassifierFeatures(ClassifierFeatures):
     """A one-channel digit classifier applied to each channel of Stacked MNIST images.

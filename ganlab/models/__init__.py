@@ -1,5 +1,7 @@
 """GAN systems (LightningModules) that wire networks, objectives and optimizers."""
 
 from ganlab.models.base import GAN, Batch
+from ganlab.models.conditional import ACGAN, ConditionalGAN
+from ganlab.models.infogan import InfoGAN
 
-__all__ = ["GAN", "Batch"]
+__all__ = ["ACGAN", "GAN", "Batch", "ConditionalGAN", "InfoGAN"]

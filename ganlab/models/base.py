@@ -26,6 +26,7 @@ checkpoint alone.
 from __future__ import annotations
 
 import copy
+import functools
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -43,6 +44,12 @@ from ganlab.loggers import log_now
 from ganlab.losses import AdversarialLoss, NonSaturating, Regularizer
 from ganlab.models.ema import ema_beta, ema_update
 from ganlab.models.unrolled import unrolled_parameters
+from ganlab.networks.conditional import (
+    MAX_GRID_CLASSES,
+    class_grid_labels,
+    draw,
+    sample_inputs,
+)
 from ganlab.networks.layers import pack
 
 # The EMA generator stays in eval mode by design (it is only ever evaluated).
@@ -58,6 +65,8 @@ class Batch:
 
     real: Tensor  # samples from the data distribution, (B, *shape)
     labels: Tensor | None = None  # class labels (B,) where the dataset has them
+    fake_labels: Tensor | None = None  # labels the fakes are generated for (conditional G)
+    latent: Tensor | None = None  # the generator input of this batch's fakes (set by generate)
 
     @property
     def size(self) -> int:
@@ -76,7 +85,11 @@ def grad_norm(parameters: Iterable[nn.Parameter]) -> Tensor:
 
 
 class GAN(L.LightningModule):
-    """Unconditional GAN trained with alternating D/G steps (Goodfellow et al. 2014)."""
+    """GAN trained with alternating D/G steps (Goodfellow et al. 2014); class-conditional when
+    its networks are (see :mod:`ganlab.models.conditional`)."""
+
+    fixed_z: Tensor  # buffers: the fixed latent batch of sample grids ...
+    fixed_labels: Tensor  # ... and its classes (conditional generators only)
 
     def __init__(
         self,
@@ -145,14 +158,26 @@ class GAN(L.LightningModule):
 
         self.latent_dim = int(self.generator.latent_dim)
         self.sample_shape = tuple(int(s) for s in self.generator.shape)
+        self.num_classes = int(getattr(self.generator, "num_classes", 0))  # 0: unconditional G
+        self.d_conditional = int(getattr(self.discriminator, "num_classes", 0)) > 0
+        self.has_aux_head = getattr(self.discriminator, "aux_head", None) is not None
+        assert not (self.d_conditional and pack > 1), (
+            "PacGAN packing mixes samples of different classes: use model.pack=1 with a "
+            "class-conditional discriminator"
+        )
         _check_packed_input(self.discriminator, self.sample_shape, pack)
         assert self.augment is None or len(self.sample_shape) == 3, (
             f"augmentations such as DiffAugment are for images (C, H, W), but samples have shape "
             f"{self.sample_shape}: drop model/augment and use model.instance_noise instead"
         )
+        fixed_labels = None
+        if self.num_classes:  # the grid shows every class (a row each for a few classes)
+            fixed_labels = class_grid_labels(self.num_classes, num_fixed_samples)
+            self.register_buffer("fixed_labels", fixed_labels)
+        num_fixed = num_fixed_samples if fixed_labels is None else len(fixed_labels)
         seeded = torch.Generator().manual_seed(fixed_seed)
         self.register_buffer(
-            "fixed_z", torch.randn(num_fixed_samples, self.latent_dim, generator=seeded)
+            "fixed_z", sample_inputs(self.generator, num_fixed, seeded, fixed_labels)[0]
         )
         self.images_seen = 0  # real images shown to D, summed over processes
         self.d_steps = 0
@@ -163,24 +188,63 @@ class GAN(L.LightningModule):
         if isinstance(batch, Tensor):
             return Batch(real=batch)
         real, *rest = batch
-        return Batch(real=real, labels=rest[0] if rest else None)
+        labels = rest[0] if rest else None
+        # a conditional G makes fakes of the batch's classes, so both sides see the same classes
+        return Batch(real=real, labels=labels, fake_labels=labels if self.num_classes else None)
 
     def sample_latent(self, n: int) -> Tensor:
-        return torch.randn(n, self.latent_dim, device=self.device)
+        return sample_inputs(self.generator, n)[0].to(self.device)
 
     def generate(self, batch: Batch, generator: nn.Module | None = None) -> Tensor:
         """Fake samples for ``batch`` (one per real sample), from G or another generator."""
-        return (generator or self.generator)(self.sample_latent(batch.size))
+        generator = generator or self.generator
+        batch.latent = self.sample_latent(batch.size)
+        if self.num_classes:
+            return generator(batch.latent, batch.fake_labels)
+        return generator(batch.latent)
 
-    def discriminate(self, x: Tensor, params: Mapping[str, Tensor] | None = None) -> Tensor:
+    def discriminate(
+        self,
+        x: Tensor,
+        labels: Tensor | None = None,  # classes of x, for a class-conditional D
+        params: Mapping[str, Tensor] | None = None,
+    ) -> Tensor:
         """D's logits for a batch of D inputs: one per pack of ``pack`` consecutive samples.
 
         ``params`` evaluates D with other parameter values (unrolled D) via ``functional_call``.
         """
-        x = pack(x, self.pack)
+        return self._call_discriminator(x, labels, params, aux=False)
+
+    def discriminate_aux(
+        self,
+        x: Tensor,
+        labels: Tensor | None = None,
+        params: Mapping[str, Tensor] | None = None,
+    ) -> tuple[Tensor, Tensor | None]:
+        """D's logits and its auxiliary head's outputs (None when D has no such head)."""
+        if not self.has_aux_head:
+            return self.discriminate(x, labels, params), None
+        return self._call_discriminator(x, labels, params, aux=True)
+
+    def _call_discriminator(
+        self, x: Tensor, labels: Tensor | None, params: Mapping[str, Tensor] | None, aux: bool
+    ) -> Any:
+        args = (pack(x, self.pack), labels) if self.d_conditional else (pack(x, self.pack),)
+        kwargs = {"aux": True} if aux else {}
         if params is None:
-            return self.discriminator(x)
-        return functional_call(self.discriminator, dict(params), (x,))
+            return self.discriminator(*args, **kwargs)
+        return functional_call(self.discriminator, dict(params), args, kwargs)
+
+    def auxiliary_losses(
+        self, player: str, batch: Batch, real_aux: Tensor | None, fake_aux: Tensor | None
+    ) -> dict[str, Tensor]:
+        """Losses on D's auxiliary head added to ``player``'s ("d" or "g") loss, by log name
+        (ACGAN's class loss, InfoGAN's information loss); G's step has no ``real_aux``."""
+        return {}
+
+    def critic(self, labels: Tensor | None) -> Callable[[Tensor], Tensor]:
+        """D as a function of its input alone (for penalties), labels bound where it needs them."""
+        return functools.partial(self.discriminate, labels=labels)
 
     def discriminator_input(self, x: Tensor) -> Tensor:
         """What D sees of real or fake samples in training: augmented, then noised."""
@@ -197,23 +261,29 @@ class GAN(L.LightningModule):
         """D's loss on real data and (detached) fakes plus due penalties, and values to log."""
         real = self.discriminator_input(batch.real)
         fake = self.discriminator_input(fake)
-        real_logits = self.discriminate(real)
-        fake_logits = self.discriminate(fake)
+        real_logits, real_aux = self.discriminate_aux(real, batch.labels)
+        fake_logits, fake_aux = self.discriminate_aux(fake, batch.fake_labels)
         loss = self.loss.discriminator(real_logits, fake_logits)
         logs = {
             "train/d_real": real_logits.detach().mean(),
             "train/d_fake": fake_logits.detach().mean(),
         }
+        loss = _add_terms(loss, self.auxiliary_losses("d", batch, real_aux, fake_aux), logs)
         for name, regularizer in self.regularizers.items():
             if regularizer.is_penalty and regularizer.due(self.d_steps):
-                penalty = regularizer.penalty(self.discriminate, real, fake)
+                # interpolating penalties pair real and fake samples: both of the batch's classes
+                penalty = regularizer.penalty(self.critic(batch.labels), real, fake)
                 loss = loss + penalty
                 logs[f"train/{name}"] = penalty.detach()
         return loss, logs
 
     def generator_loss(self, batch: Batch, fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         params = self.unrolled_discriminator(batch, fake) if self.unrolled_steps else None
-        return self.loss.generator(self.discriminate(self.discriminator_input(fake), params)), {}
+        fake_in = self.discriminator_input(fake)
+        logits, aux = self.discriminate_aux(fake_in, batch.fake_labels, params)
+        loss = self.loss.generator(logits)
+        logs: dict[str, Tensor] = {}
+        return _add_terms(loss, self.auxiliary_losses("g", batch, None, aux), logs), logs
 
     def unrolled_discriminator(self, batch: Batch, fake: Tensor) -> dict[str, Tensor]:
         """D's parameters after ``unrolled_steps`` steps of its optimizer on this batch.
@@ -227,7 +297,10 @@ class GAN(L.LightningModule):
         fake_in = self.discriminator_input(fake if self.unrolled_second_order else fake.detach())
 
         def d_loss(params: dict[str, Tensor]) -> Tensor:
-            logits = (self.discriminate(real, params), self.discriminate(fake_in, params))
+            logits = (
+                self.discriminate(real, batch.labels, params),
+                self.discriminate(fake_in, batch.fake_labels, params),
+            )
             return self.loss.discriminator(*logits)
 
         return unrolled_parameters(
@@ -339,16 +412,25 @@ class GAN(L.LightningModule):
         return self.generator_ema if self.generator_ema is not None else self.generator
 
     def sample_fixed(self) -> Tensor:
-        """Samples for the fixed latent batch, from the sampling generator in eval mode."""
+        """Samples for the fixed latent batch (and fixed classes), from the sampling generator
+        in eval mode."""
         with evaluating(self.sampling_generator) as generator:
+            if self.num_classes:
+                return generator(self.fixed_z, self.fixed_labels)
             return generator(self.fixed_z)
 
+    @property
+    def fixed_grid_rows(self) -> int | None:
+        """Images per row of the fixed grid: one row per class for a few classes."""
+        k = self.num_classes
+        return int(self.fixed_z.shape[0]) // k if 0 < k <= MAX_GRID_CLASSES else None
+
     def sample(self, n: int, seed: int | None = None) -> Tensor:
-        """``n`` samples from the sampling generator in eval mode; seeded latents if ``seed``."""
+        """``n`` samples from the sampling generator in eval mode; seeded latents if ``seed``
+        (and classes drawn uniformly for a conditional G)."""
         rng = torch.Generator().manual_seed(seed) if seed is not None else None
-        z = torch.randn(n, self.latent_dim, generator=rng).to(self.device)
         with evaluating(self.sampling_generator) as generator:
-            return generator(z)
+            return draw(generator, n, rng, self.device)
 
     # ----------------------------------------------------------------- checkpoint state
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -363,6 +445,14 @@ class GAN(L.LightningModule):
         self.images_seen = int(counters.get("images_seen", 0))
         self.d_steps = int(counters.get("d_steps", 0))
         self.g_steps = int(counters.get("g_steps", 0))
+
+
+def _add_terms(loss: Tensor, terms: Mapping[str, Tensor], logs: dict[str, Tensor]) -> Tensor:
+    """``loss`` plus every named term, each logged as ``train/<name>``."""
+    for name, term in terms.items():
+        loss = loss + term
+        logs[f"train/{name}"] = term.detach()
+    return loss
 
 
 def _check_packed_input(discriminator: nn.Module, sample_shape: tuple[int, ...], m: int) -> None:

@@ -13,6 +13,11 @@ torch.Size([2])
 >>> d = DCGANDiscriminator((1, 28, 28), 8, norm="layer", spectral_norm=True, minibatch="stddev")
 >>> d(torch.randn(4, 1, 28, 28)).shape
 torch.Size([4])
+>>> g = DCGANGenerator(8, (1, 28, 28), 8, num_classes=10, conditioning="batchnorm")
+>>> d = DCGANDiscriminator((1, 28, 28), 8, num_classes=10, conditioning="projection")
+>>> labels = torch.tensor([3, 7])
+>>> d(g(torch.randn(2, 8), labels), labels).shape
+torch.Size([2])
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
+from ganlab.networks.conditional import Discriminator, Generator, LabelSequential
 from ganlab.networks.layers import apply_spectral_norm, minibatch_layer, norm2d
 
 
@@ -47,40 +53,50 @@ def _square_shape(shape: Sequence[int]) -> tuple[int, int]:
     return shape[0], shape[1]
 
 
-class DCGANGenerator(nn.Module):
+class DCGANGenerator(Generator):
     def __init__(
         self,
         latent_dim: int,
         shape: Sequence[int],  # (C, H, H) of one generated image
         base_channels: int = 64,  # channels at the last hidden stage; doubled per stage inward
         norm: str = "batch",  # "batch", "instance", "layer" or "none"
+        num_classes: int | None = 0,  # > 0: class-conditional
+        conditioning: str = "concat",  # "concat" (embedding joins z) or "batchnorm" (norm="batch")
+        embed_dim: int | None = None,  # label embedding size for "concat" (None: num_classes)
+        codes: Sequence[int | str] = (),  # InfoGAN latent codes joining z: see Generator
     ) -> None:
         super().__init__()
-        self.latent_dim = latent_dim
-        self.shape = tuple(shape)
+        self._init_inputs(latent_dim, shape, num_classes, conditioning, embed_dim, codes)
+        assert self.conditioning != "batchnorm" or norm == "batch", (
+            f"conditional BatchNorm replaces the generator's BatchNorm: set norm=batch, not {norm!r}"
+        )
         channels, resolution = _square_shape(shape)
         start, stages = resolution_plan(resolution)
         width = base_channels * 2 ** (stages - 1)
+
+        def normalize(width: int) -> nn.Module:
+            return self.batchnorm(width) if norm == "batch" else norm2d(norm, width)
+
         layers: list[nn.Module] = [
-            nn.ConvTranspose2d(latent_dim, width, start, 1, 0, bias=False),
-            norm2d(norm, width),
+            nn.ConvTranspose2d(self.input_dim, width, start, 1, 0, bias=False),
+            normalize(width),
             nn.ReLU(inplace=True),
         ]
         for _ in range(stages - 1):
             layers += [
                 nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False),
-                norm2d(norm, width // 2),
+                normalize(width // 2),
                 nn.ReLU(inplace=True),
             ]
             width //= 2
         layers += [nn.ConvTranspose2d(width, channels, 4, 2, 1), nn.Tanh()]
-        self.net = nn.Sequential(*layers)
+        self.net = LabelSequential(*layers)
 
-    def forward(self, z: Tensor) -> Tensor:
-        return self.net(z[:, :, None, None])
+    def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        return self.net(self.latent_input(z, labels)[:, :, None, None], labels)
 
 
-class DCGANDiscriminator(nn.Module):
+class DCGANDiscriminator(Discriminator):
     def __init__(
         self,
         shape: Sequence[int],  # (C, H, H) of one input image (the packed shape with PacGAN)
@@ -89,10 +105,16 @@ class DCGANDiscriminator(nn.Module):
         spectral_norm: bool = False,  # spectral normalization on every conv and linear layer
         minibatch: str = "none",  # "none", "stddev" or "discrimination", before the last layer
         minibatch_group: int = 4,  # group size for minibatch="stddev"
+        num_classes: int | None = 0,  # > 0 with conditioning: a class-conditional D
+        conditioning: str = "none",  # "none", "concat" or "projection" (see conditional.py)
+        embed_dim: int | None = None,  # label planes for "concat" (None: num_classes)
+        aux_outputs: int = 0,  # width of an auxiliary head (ACGAN classes, InfoGAN Q)
+        aux_hidden: int = 0,  # hidden width of that head (0: linear)
     ) -> None:
         super().__init__()
-        self.shape = tuple(shape)
-        channels, resolution = _square_shape(shape)
+        self._init_conditioning(shape, num_classes, conditioning, embed_dim)
+        _, resolution = _square_shape(shape)
+        channels = self.input_shape[0]
         start, stages = resolution_plan(resolution)
         width = base_channels
         layers: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
@@ -108,12 +130,12 @@ class DCGANDiscriminator(nn.Module):
         if minibatch == "discrimination":  # compares flattened features: a linear final layer
             assert batch_layer is not None
             layers += [nn.Flatten(), batch_layer, nn.Linear(features + added, 1)]
+            features += added
         else:  # "stddev" appends `added` channels; "none" keeps the default state-dict keys
             layers += [] if batch_layer is None else [batch_layer]
             layers.append(nn.Conv2d(width + added, 1, start, 1, 0))
+            features += added * start * start
         self.net = nn.Sequential(*layers)
+        self._init_heads(features, aux_outputs, aux_hidden)
         if spectral_norm:
             apply_spectral_norm(self)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.net(x).flatten()

@@ -184,11 +184,12 @@ _SPECTRAL_NORM_TYPES = (
     nn.ConvTranspose1d,
     nn.ConvTranspose2d,
     nn.ConvTranspose3d,
+    nn.Embedding,  # the projection discriminator's class embedding (Miyato & Koyama 2018)
 )
 
 
 def apply_spectral_norm(module: nn.Module) -> nn.Module:
-    """Spectral normalization (Miyato et al. 2018) on every linear and (transposed) conv layer of
+    """Spectral normalization (Miyato et al. 2018) on every linear, (transposed) conv and embedding layer of
     ``module``, in place; returns ``module``. Layers already parametrized are left alone.
 
     Other parameters (e.g. :class:`MinibatchDiscrimination`'s tensor) are not normalized. The

@@ -10,6 +10,9 @@ torch.Size([3])
 >>> d = MLPDiscriminator((2,), hidden=(16,), norm="layer", spectral_norm=True, minibatch="stddev")
 >>> d(torch.randn(4, 2)).shape
 torch.Size([4])
+>>> g = MLPGenerator(latent_dim=2, shape=(2,), hidden=(16,), num_classes=3)
+>>> g(torch.randn(4, 2), torch.tensor([0, 1, 2, 0])).shape
+torch.Size([4, 2])
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ import itertools
 import math
 from collections.abc import Callable, Sequence
 
-import torch
 from torch import Tensor, nn
 
+from ganlab.networks.conditional import Discriminator, Generator, LabelSequential
 from ganlab.networks.layers import apply_spectral_norm, minibatch_layer
 
 _NORMS_1D: dict[str, Callable[[int], nn.Module] | None] = {"none": None, "layer": nn.LayerNorm}
@@ -40,30 +43,40 @@ def _mlp(
     return layers
 
 
-class MLPGenerator(nn.Module):
+class MLPGenerator(Generator):
     def __init__(
         self,
         latent_dim: int,
         shape: Sequence[int],  # shape of one sample: (2,) for 2-D data, (C, H, W) for images
         hidden: Sequence[int] = (256, 256),
-        batchnorm: bool = False,
+        batchnorm: bool = False,  # after each hidden layer; implied by conditioning=batchnorm
         output: str = "tanh",  # "tanh" for data in [-1, 1], "linear" for unbounded data
+        num_classes: int | None = 0,  # > 0: class-conditional
+        conditioning: str = "concat",  # "concat" (embedding joins z) or "batchnorm"
+        embed_dim: int | None = None,  # label embedding size for "concat" (None: num_classes)
+        codes: Sequence[int | str] = (),  # InfoGAN latent codes joining z: see Generator
     ) -> None:
         super().__init__()
         assert output in ("tanh", "linear"), f"output must be 'tanh' or 'linear', got {output!r}"
-        self.latent_dim = latent_dim
-        self.shape = tuple(shape)
-        layers = _mlp([latent_dim, *hidden], nn.ReLU, nn.BatchNorm1d if batchnorm else None)
-        layers.append(nn.Linear(hidden[-1] if hidden else latent_dim, math.prod(self.shape)))
+        self._init_inputs(latent_dim, shape, num_classes, conditioning, embed_dim, codes)
+        normalize = batchnorm or self.conditioning == "batchnorm"
+        layers = _mlp(
+            [self.input_dim, *hidden],
+            nn.ReLU,
+            (lambda width: self.batchnorm(width, dims=1)) if normalize else None,
+        )
+        layers.append(nn.Linear(hidden[-1] if hidden else self.input_dim, math.prod(self.shape)))
         if output == "tanh":
             layers.append(nn.Tanh())
-        self.net = nn.Sequential(*layers)
+        self.net = LabelSequential(*layers)
 
-    def forward(self, z: Tensor) -> Tensor:
-        return self.net(z).view(z.shape[0], *self.shape)
+    def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        return self.net(self.latent_input(z, labels), labels).view(z.shape[0], *self.shape)
 
 
-class MLPDiscriminator(nn.Module):
+class MLPDiscriminator(Discriminator):
+    flatten_input = True
+
     def __init__(
         self,
         shape: Sequence[int],  # shape of one input sample (the packed shape with PacGAN)
@@ -73,23 +86,23 @@ class MLPDiscriminator(nn.Module):
         spectral_norm: bool = False,  # spectral normalization on every linear layer
         minibatch: str = "none",  # "none", "stddev" or "discrimination", before the last layer
         minibatch_group: int = 4,  # group size for minibatch="stddev"
+        num_classes: int | None = 0,  # > 0 with conditioning: a class-conditional D
+        conditioning: str = "none",  # "none", "concat" or "projection" (see conditional.py)
+        embed_dim: int | None = None,  # label embedding size for "concat" (None: num_classes)
+        aux_outputs: int = 0,  # width of an auxiliary head (ACGAN classes, InfoGAN Q)
+        aux_hidden: int = 0,  # hidden width of that head (0: linear)
     ) -> None:
         super().__init__()
         assert norm in _NORMS_1D, f"MLP norm must be one of {sorted(_NORMS_1D)}, got {norm!r}"
-        self.shape = tuple(shape)
-        layers = _mlp(
-            [math.prod(self.shape), *hidden],
-            lambda: nn.LeakyReLU(negative_slope),
-            _NORMS_1D[norm],
-        )
-        features = hidden[-1] if hidden else math.prod(self.shape)
+        self._init_conditioning(shape, num_classes, conditioning, embed_dim)
+        (width,) = self.input_shape
+        layers = _mlp([width, *hidden], lambda: nn.LeakyReLU(negative_slope), _NORMS_1D[norm])
+        features = hidden[-1] if hidden else width
         batch_layer, added = minibatch_layer(minibatch, features, group_size=minibatch_group)
         if batch_layer is not None:  # only then, so default state dicts keep their keys
             layers.append(batch_layer)
         layers.append(nn.Linear(features + added, 1))
         self.net = nn.Sequential(*layers)
+        self._init_heads(features + added, aux_outputs, aux_hidden)
         if spectral_norm:
             apply_spectral_norm(self)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.net(torch.flatten(x, 1)).squeeze(1)

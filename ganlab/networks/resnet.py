@@ -12,16 +12,28 @@ are powers of two from 16 px (32, 64, 128 ...); 28 px data is not supported.
 torch.Size([2, 3, 32, 32])
 >>> ResNetDiscriminator(shape=(3, 32, 32), channels=16)(torch.randn(2, 3, 32, 32)).shape
 torch.Size([2])
+>>> g = ResNetGenerator(8, (3, 32, 32), 16, num_classes=10, conditioning="batchnorm")
+>>> d = ResNetDiscriminator((3, 32, 32), 16, num_classes=10, conditioning="projection")
+>>> labels = torch.tensor([3, 7])
+>>> d(g(torch.randn(2, 8), labels), labels).shape
+torch.Size([2])
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from einops import rearrange
 from torch import Tensor, nn
 
+from ganlab.networks.conditional import (
+    Conditioned,
+    Discriminator,
+    Generator,
+    LabelSequential,
+    apply,
+)
 from ganlab.networks.layers import apply_spectral_norm, minibatch_layer, norm2d
 
 
@@ -53,27 +65,29 @@ def _conv(in_channels: int, out_channels: int, kernel_size: int, gain: float) ->
     return conv
 
 
-class _Residual(nn.Module):
-    """``residual(x) + shortcut(x)``."""
+class _Residual(Conditioned):
+    """``residual(x) + shortcut(x)``, with labels for conditional layers in either branch."""
 
     def __init__(self, residual: nn.Module, shortcut: nn.Module) -> None:
         super().__init__()
         self.residual = residual
         self.shortcut = shortcut
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.residual(x) + self.shortcut(x)
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        return apply(self.residual, x, labels) + apply(self.shortcut, x, labels)
 
 
-def _up_block(in_channels: int, out_channels: int) -> _Residual:
+def _up_block(
+    in_channels: int, out_channels: int, batchnorm: Callable[[int], nn.Module]
+) -> _Residual:
     """G block: BN, ReLU, 2x nearest upsample, conv3, BN, ReLU, conv3; upsample + conv1 shortcut."""
     return _Residual(
-        nn.Sequential(
-            nn.BatchNorm2d(in_channels),
+        LabelSequential(
+            batchnorm(in_channels),
             nn.ReLU(),
             nn.Upsample(scale_factor=2, mode="nearest"),
             _conv(in_channels, out_channels, 3, math.sqrt(2)),
-            nn.BatchNorm2d(out_channels),
+            batchnorm(out_channels),
             nn.ReLU(),
             _conv(out_channels, out_channels, 3, math.sqrt(2)),
         ),
@@ -126,34 +140,38 @@ class _GlobalSumPool(nn.Module):
         return x.sum(dim=(2, 3))
 
 
-class ResNetGenerator(nn.Module):
+class ResNetGenerator(Generator):
     def __init__(
         self,
         latent_dim: int,
         shape: Sequence[int],  # (C, H, H) of one generated image, H a power of two >= 16
         channels: int = 256,  # width of every residual block (SNGAN: 256)
+        num_classes: int | None = 0,  # > 0: class-conditional
+        conditioning: str = "batchnorm",  # "batchnorm" (SNGAN-projection) or "concat"
+        embed_dim: int | None = None,  # label embedding size for "concat" (None: num_classes)
+        codes: Sequence[int | str] = (),  # InfoGAN latent codes joining z: see Generator
     ) -> None:
         super().__init__()
-        self.latent_dim = latent_dim
-        self.shape = tuple(shape)
+        self._init_inputs(latent_dim, shape, num_classes, conditioning, embed_dim, codes)
         self.channels = channels
         image_channels, stages = _resnet_plan(shape)
-        self.linear = nn.Linear(latent_dim, channels * 4 * 4)
+        self.linear = nn.Linear(self.input_dim, channels * 4 * 4)
         nn.init.xavier_uniform_(self.linear.weight)
         nn.init.zeros_(self.linear.bias)
-        self.net = nn.Sequential(
-            *[_up_block(channels, channels) for _ in range(stages)],
+        self.net = LabelSequential(
+            *[_up_block(channels, channels, self.batchnorm) for _ in range(stages)],
             nn.BatchNorm2d(channels),
             nn.ReLU(),
             _conv(channels, image_channels, 3, 1.0),
             nn.Tanh(),
         )
 
-    def forward(self, z: Tensor) -> Tensor:
-        return self.net(rearrange(self.linear(z), "b (c h w) -> b c h w", h=4, w=4))
+    def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        h = self.linear(self.latent_input(z, labels))
+        return self.net(rearrange(h, "b (c h w) -> b c h w", h=4, w=4), labels)
 
 
-class ResNetDiscriminator(nn.Module):
+class ResNetDiscriminator(Discriminator):
     def __init__(
         self,
         shape: Sequence[int],  # (C, H, H) of one input image (the packed shape with PacGAN)
@@ -162,10 +180,16 @@ class ResNetDiscriminator(nn.Module):
         spectral_norm: bool = True,  # spectral normalization on every conv and linear layer
         minibatch: str = "none",  # "none", "stddev" or "discrimination", on the pooled features
         minibatch_group: int = 4,  # group size for minibatch="stddev"
+        num_classes: int | None = 0,  # > 0 with conditioning: a class-conditional D
+        conditioning: str = "none",  # "none", "concat" or "projection" (SNGAN-projection)
+        embed_dim: int | None = None,  # label planes for "concat" (None: num_classes)
+        aux_outputs: int = 0,  # width of an auxiliary head (ACGAN classes, InfoGAN Q)
+        aux_hidden: int = 0,  # hidden width of that head (0: linear)
     ) -> None:
         super().__init__()
-        self.shape = tuple(shape)
-        image_channels, stages = _resnet_plan(shape)
+        self._init_conditioning(shape, num_classes, conditioning, embed_dim)
+        _, stages = _resnet_plan(shape)
+        image_channels = self.input_shape[0]
         # 4 * 2**stages px: the first block and stages - 2 more halve it down to 8x8.
         blocks = [_first_down_block(image_channels, channels, norm)]
         blocks += [_down_block(channels, norm, downsample=True) for _ in range(stages - 2)]
@@ -181,8 +205,6 @@ class ResNetDiscriminator(nn.Module):
             *([] if batch_layer is None else [batch_layer]),
             linear,
         )
+        self._init_heads(channels + added, aux_outputs, aux_hidden)
         if spectral_norm:
             apply_spectral_norm(self)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.net(x).flatten()

@@ -11,30 +11,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import compose_train
+from helpers import QUIET, compose_train, fit
 from omegaconf import DictConfig
 
-from ganlab.data import MNIST5k
-from ganlab.metrics.classifier import digit_judgement, load_or_train_digit_classifier
+from ganlab.metrics.classifier import digit_judgement
 from ganlab.metrics.mixture import mixture_coverage
 from ganlab.models import GAN
 from ganlab.train import train
-
-QUIET = [
-    "logger=none",
-    "trainer.max_epochs=-1",
-    "trainer.enable_progress_bar=false",
-    "trainer.enable_model_summary=false",
-    "trainer.deterministic=true",
-    "seed=0",
-]
-
-
-def fit(tmp_path: Path, *overrides: str) -> tuple[GAN, object]:
-    cfg = compose_train(tmp_path, *QUIET, *overrides)
-    result = train(cfg)
-    assert isinstance(result.model, GAN)
-    return result.model, result.datamodule
 
 
 def untrained_gan(cfg: DictConfig) -> GAN:
@@ -64,21 +47,6 @@ def test_vanilla_gan_covers_mixture_modes(
     assert before.modes <= 1, before  # an untrained G maps every z close to the origin
     assert after.modes >= min_modes and after.hq >= min_hq, after
     assert after.kl < before.kl - 1.0, (before, after)
-
-
-@pytest.fixture(scope="session")
-def digit_classifier(tmp_path_factory: pytest.TempPathFactory) -> torch.nn.Module:
-    """A small CNN trained once per session on mnist5k at 28 px (cached in the pytest cache)."""
-    datamodule = MNIST5k(shape=(1, 28, 28), batch_size=64)
-    datamodule.setup("fit")
-    x, y = datamodule.tensors
-    cache = Path(__file__).parents[2] / ".cache" / "digit_classifier_mnist5k_28px.pt"
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return load_or_train_digit_classifier(cache, x, y, epochs=8, seed=0)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def test_dcgan_draws_recognizable_digits(tmp_path: Path, digit_classifier: torch.nn.Module) -> None:
