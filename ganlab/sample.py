@@ -45,9 +45,9 @@ def requested_labels(generator: TrainedGenerator, cfg: DictConfig) -> list[int] 
 
 def traversal(generator: TrainedGenerator, code: str, steps: int, rows: int, seed: int) -> Tensor:
     """InfoGAN latent traversal: a grid whose columns vary ``code`` and whose rows are the
-    values of the first categorical code (or ``rows`` noise draws when that is the code
-    varied). A continuous code runs from -2 to 2 (beyond its training range [-1, 1], as in the
-    paper); other continuous codes stay at 0, and every cell shares the noise of its row."""
+    values of the first categorical code, all with the same noise (or ``rows`` noise draws
+    when that is the code varied). A continuous code runs from -2 to 2 (beyond its training
+    range [-1, 1], as in the paper); other continuous codes stay at 0."""
     network = generator.network
     names: list[str] = list(getattr(network, "code_names", []))
     if code not in names:
@@ -67,6 +67,8 @@ def traversal(generator: TrainedGenerator, code: str, steps: int, rows: int, see
     n_rows = int(codes[row_code]) if row_code is not None else rows
     rng = torch.Generator().manual_seed(seed)
     noise, values = network.split_latent(network.sample_latent(n_rows, rng))  # type: ignore[operator]
+    if row_code is not None:  # rows differ only in their category: one noise for the grid
+        noise = noise[:1].expand(n_rows, -1)
     noise = noise.repeat_interleave(len(columns), dim=0)  # one noise vector per row
     grid = []
     for i, c in enumerate(codes):
