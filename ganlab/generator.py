@@ -7,38 +7,15 @@ x = G.sample(16)  # (16, *G.shape), images in [-1, 1]
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import torch
 from hydra.utils import instantiate
 from torch import Tensor, nn
 
+from ganlab.checkpoints import CheckpointError, read_checkpoint
 from ganlab.networks.conditional import draw, draw_batches, sample_inputs
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint file that cannot be used (missing, truncated, or not a ganlab checkpoint)."""
-
-
-def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Load a ganlab checkpoint on the CPU with ``weights_only=True`` (no code executed)."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, ValueError) as error:
-        raise CheckpointError(
-            f"cannot read checkpoint {path} ({type(error).__name__}): the file is truncated, "
-            "corrupt or not a PyTorch checkpoint. Use another one, e.g. a periodic "
-            "checkpoints/epochXXXX.ckpt of the same run."
-        ) from error
-    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
-        raise CheckpointError(f"{path} is not a Lightning checkpoint (no state_dict)")
-    return checkpoint
 
 
 class TrainedGenerator:

@@ -46,6 +46,14 @@ def wandb_logger(save_dir: str, **kwargs: Any) -> WandbLogger:
     return WandbLogger(save_dir=save_dir, mode=mode, **kwargs)
 
 
+def wandb_run_id(trainer: L.Trainer) -> str | None:
+    """The id of the trainer's W&B run, if it logs to one."""
+    for logger in trainer.loggers:
+        if isinstance(logger, WandbLogger):
+            return str(logger.version)
+    return None
+
+
 def log_now(trainer: L.Trainer, metrics: Mapping[str, float | Tensor]) -> None:
     """Send ``metrics`` to every logger at the current step, exactly as measured now.
 

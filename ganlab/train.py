@@ -16,9 +16,12 @@ from typing import Any
 import hydra
 import lightning as L
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
+from ganlab.checkpoints import read_checkpoint
 from ganlab.config import config_dir, register_resolvers
+from ganlab.models import GAN
+from ganlab.models.divergence import DivergenceError
 
 register_resolvers()
 # Lightning 2.6 on torch >= 2.10 warns about its own use of a deprecated pytree API.
@@ -30,6 +33,23 @@ def _instantiate_group(group: DictConfig | None) -> list[Any]:
     if not group:
         return []
     return [instantiate(node) for node in group.values() if node is not None and "_target_" in node]
+
+
+def _continue_run(cfg: DictConfig, checkpoint: dict[str, Any], path: Path) -> None:
+    """Resume the checkpoint's own run: its directory (checkpoints, samples, CSV and
+    TensorBoard logs) and its W&B run, when they can be found."""
+    run_dir = path.resolve().parent.parent
+    with open_dict(cfg):
+        if (run_dir / ".hydra").is_dir() and path.resolve().parent.name == "checkpoints":
+            print(
+                f"resuming run {run_dir} (this invocation's own config and log: "
+                f"{cfg.paths.output_dir})"
+            )
+            cfg.paths.output_dir = str(run_dir)
+        wandb_id = checkpoint["ganlab"].get("wandb_id")
+        if wandb_id and cfg.get("logger") and cfg.logger.get("wandb"):
+            cfg.logger.wandb.id = wandb_id
+            cfg.logger.wandb.resume = "allow"
 
 
 @dataclass
@@ -45,11 +65,8 @@ def train(cfg: DictConfig) -> TrainResult:
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     ckpt_path = cfg.get("ckpt_path")
-    if ckpt_path is not None and not Path(ckpt_path).is_file():
-        raise FileNotFoundError(
-            f"ckpt_path={ckpt_path} does not exist; pass a checkpoint file such as "
-            "<run dir>/checkpoints/last.ckpt"
-        )
+    if ckpt_path is not None and ckpt_path != "last":
+        _continue_run(cfg, read_checkpoint(ckpt_path, for_resume=True), Path(ckpt_path))
 
     datamodule: L.LightningDataModule = instantiate(cfg.data)
     # Networks, loss and optimizers reach the module as plain mappings: it builds them and
@@ -64,6 +81,8 @@ def train(cfg: DictConfig) -> TrainResult:
         logger.log_hyperparams(config)  # type: ignore[arg-type]
 
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    if isinstance(model, GAN) and model.nonfinite is not None:
+        raise DivergenceError(model.nonfinite.message())
     if trainer.is_global_zero:
         print(f"run directory: {cfg.paths.output_dir}")
 

@@ -110,3 +110,17 @@ def fit(tmp_path: Path, *overrides: str) -> tuple[GAN, Any]:
     result = train(compose_train(tmp_path, *QUIET, *overrides))
     assert isinstance(result.model, GAN)
     return result.model, result.datamodule
+
+
+class PoisonBatch(L.Callback):
+    """Fault injection: NaN in the real samples of one batch (D's loss and gradient go NaN)."""
+
+    def __init__(self, epoch: int, batch: int) -> None:
+        self.at = (epoch, batch)
+
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: Any, batch: Any, idx: int
+    ) -> None:
+        if (trainer.current_epoch, idx) == self.at:
+            real = batch[0] if isinstance(batch, (list, tuple)) else batch
+            real[0] = float("nan")

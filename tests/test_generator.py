@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ganlab import load_generator
-from ganlab.generator import CheckpointError
+from ganlab.checkpoints import CheckpointError
 
 
 def test_missing_truncated_and_foreign_checkpoints_are_clear_errors(tmp_path: Path) -> None:
@@ -21,7 +21,11 @@ def test_missing_truncated_and_foreign_checkpoints_are_clear_errors(tmp_path: Pa
     torch.save({"model": {}}, foreign)
     with pytest.raises(CheckpointError, match="not a Lightning checkpoint"):
         load_generator(foreign)
+    lightning = tmp_path / "lightning.ckpt"
+    torch.save({"state_dict": {}, "hyper_parameters": {}}, lightning)
+    with pytest.raises(CheckpointError, match="not one written by ganlab"):
+        load_generator(lightning)
     objects = tmp_path / "objects.ckpt"
-    torch.save({"state_dict": {}, "hyper_parameters": {}}, objects)
+    torch.save({"state_dict": {}, "hyper_parameters": {}, "ganlab": {}}, objects)
     with pytest.raises(CheckpointError, match="generator passed as an object"):
         load_generator(objects)

@@ -1,16 +1,22 @@
 """Lightning callbacks: sample grids, in-training metrics, run length, process lifecycle."""
 
+from ganlab.callbacks.checkpoint import LastCheckpoint
+from ganlab.callbacks.divergence import DivergenceGuard
 from ganlab.callbacks.evaluation import FeatureMetricsMonitor
 from ganlab.callbacks.mixture import MixtureCoverageMonitor
 from ganlab.callbacks.periodic import EveryKimg
+from ganlab.callbacks.preemption import Preemption
 from ganlab.callbacks.runtime import DestroyProcessGroup, KimgBudget
 from ganlab.callbacks.samples import SampleGrid
 
 __all__ = [
     "DestroyProcessGroup",
+    "DivergenceGuard",
     "EveryKimg",
     "FeatureMetricsMonitor",
     "KimgBudget",
+    "LastCheckpoint",
     "MixtureCoverageMonitor",
+    "Preemption",
     "SampleGrid",
 ]

@@ -38,8 +38,11 @@ class InMemoryImages(GANDataModule):
         num_workers: int = 0,
         pin_memory: bool = False,
         num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
+        seed: int = 0,  # each training epoch's shuffle follows (seed, epoch)
     ) -> None:
-        super().__init__(shape, batch_size, num_workers, pin_memory, num_classes=num_classes)
+        super().__init__(
+            shape, batch_size, num_workers, pin_memory, num_classes=num_classes, seed=seed
+        )
         self._image_shape = as_image_shape(shape)
         self._dataset: TensorDataset | None = None
 
@@ -99,8 +102,11 @@ class Digits(InMemoryImages):
         num_workers: int = 0,
         pin_memory: bool = False,
         num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
+        seed: int = 0,  # each training epoch's shuffle follows (seed, epoch)
     ) -> None:
-        super().__init__(shape, batch_size, num_workers, pin_memory, num_classes=num_classes)
+        super().__init__(
+            shape, batch_size, num_workers, pin_memory, num_classes=num_classes, seed=seed
+        )
 
     def _load(self) -> tuple[np.ndarray, np.ndarray, float]:
         try:
@@ -127,8 +133,11 @@ class MNIST5k(InMemoryImages):
         num_workers: int = 0,
         pin_memory: bool = False,
         num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
+        seed: int = 0,  # each training epoch's shuffle follows (seed, epoch)
     ) -> None:
-        super().__init__(shape, batch_size, num_workers, pin_memory, num_classes=num_classes)
+        super().__init__(
+            shape, batch_size, num_workers, pin_memory, num_classes=num_classes, seed=seed
+        )
 
     def _load_module(self) -> None:
         try:

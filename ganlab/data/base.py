@@ -26,6 +26,8 @@ import lightning as L
 from lightning.fabric.utilities.rank_zero import rank_zero_only
 from torch.utils.data import DataLoader, Dataset
 
+from ganlab.data.resumable import EpochSampler, ResumableLoader
+
 __all__ = ["DataError", "GANDataModule", "as_image_shape", "as_shape"]
 
 
@@ -86,8 +88,11 @@ class GANDataModule(L.LightningDataModule):
         num_workers: int = 0,
         pin_memory: bool = False,
         num_classes: int | None = None,  # as declared for ${data.num_classes}; checked at setup
+        seed: int = 0,  # the training order: each epoch's shuffle follows (seed, epoch)
     ) -> None:
         super().__init__()
+        self.seed = int(seed)
+        self._epoch = 0
         self._shape = as_shape(shape)
         self.declared_num_classes = num_classes
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
@@ -137,6 +142,17 @@ class GANDataModule(L.LightningDataModule):
             pin_memory=self.pin_memory,
         )
 
+    # ----------------------------------------------------------------- epochs and ranks
+    def set_epoch(self, epoch: int) -> None:
+        """Epoch to use when no trainer is attached (a trainer's ``current_epoch`` wins)."""
+        self._epoch = int(epoch)
+
+    def current_epoch(self) -> int:
+        trainer: Any = self.trainer
+        if trainer is not None:
+            return int(trainer.current_epoch)
+        return self._epoch
+
     # ----------------------------------------------------------------- helpers
     def _rank_and_world(self) -> tuple[int, int]:
         """(global rank, world size) of the attached trainer, or (0, 1) without one."""
@@ -176,12 +192,15 @@ class GANDataModule(L.LightningDataModule):
             self._check_batch_fits(len(cast(Sized, self._dataset)), self.data_name)
 
     def _shuffled_loader(self, dataset: Dataset[Any], size: int, what: str) -> DataLoader[Any]:
-        """Standard map-style loader: shuffled, full batches only."""
+        """Shuffled, full batches only, this process's share of each epoch, resumable mid-epoch."""
         self._check_batch_fits(size, what)
-        return DataLoader(
+        rank, world = self._rank_and_world()
+        return ResumableLoader(
             dataset,
+            seed=self.seed,
+            epoch_fn=self.current_epoch,
+            sampler=EpochSampler(dataset, self.seed, num_replicas=world, rank=rank),
             batch_size=self.batch_size,
-            shuffle=True,
             drop_last=True,
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,

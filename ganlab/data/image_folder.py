@@ -136,8 +136,11 @@ class ImageFolder(GANDataModule):
         num_workers: int = 4,  # images are decoded per sample with PIL
         pin_memory: bool = False,
         num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
+        seed: int = 0,  # each training epoch's shuffle follows (seed, epoch)
     ) -> None:
-        super().__init__(shape, batch_size, num_workers, pin_memory, num_classes=num_classes)
+        super().__init__(
+            shape, batch_size, num_workers, pin_memory, num_classes=num_classes, seed=seed
+        )
         if not isinstance(root, (str, os.PathLike)) or not str(root):
             raise DataError(
                 "image_folder: data.root must be the path of a folder of images, "

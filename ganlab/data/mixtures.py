@@ -19,47 +19,29 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+from torch.utils.data import DataLoader, get_worker_info
 
 from ganlab.data.base import DataError, GANDataModule
-
-# MixtureStream defines __len__ (Lightning needs the epoch length) and shards by worker itself.
-warnings.filterwarnings("ignore", message=r"Your `IterableDataset` has `__len__` defined")
-
-__all__ = ["GaussianMixture", "GridMixture", "MixtureStream", "RingMixture"]
-
-_MASK64 = (1 << 64) - 1
-
+from ganlab.data.resumable import ResumableLoader, SkippableStream
+from ganlab.rng import mix_seed
 
 # MixtureStream splits its batches over DataLoader workers itself, so its __len__ is exact.
 warnings.filterwarnings("ignore", message=r"Your `IterableDataset` has `__len__` defined")
 
-
-def _splitmix64(x: int) -> int:
-    x = (x + 0x9E3779B97F4A7C15) & _MASK64
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
-    return x ^ (x >> 31)
+__all__ = ["GaussianMixture", "GridMixture", "MixtureStream", "RingMixture"]
 
 
-def mix_seed(*parts: int) -> int:
-    """Hash integers into one well-mixed 63-bit seed (order-sensitive)."""
-    h = 0x6A09E667F3BCC908
-    for p in parts:
-        h = _splitmix64(h ^ (int(p) & _MASK64))
-    return h >> 1
-
-
-class MixtureStream(IterableDataset[tuple[Tensor, Tensor]]):
+class MixtureStream(SkippableStream):
     """Yields ``num_batches`` whole batches ``(x (B, D) float32, y (B,) int64)`` per iteration.
 
     Batch ``i`` only depends on ``(seed, epoch, rank, i)``; with DataLoader workers, worker ``w``
-    of ``W`` produces batches ``w, w + W, ...`` so the stream does not depend on ``W``.
+    of ``W`` produces batches ``s + w, s + w + W, ...`` (``s``: :attr:`first_batch`, non-zero
+    in a resumed epoch), so the stream does not depend on ``W``.
     """
 
     def __init__(
@@ -94,9 +76,9 @@ class MixtureStream(IterableDataset[tuple[Tensor, Tensor]]):
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         info = get_worker_info()
-        start, step = (0, 1) if info is None else (info.id, info.num_workers)
+        offset, step = (0, 1) if info is None else (info.id, info.num_workers)
         g = torch.Generator()
-        for i in range(start, self.num_batches, step):
+        for i in range(self.first_batch + offset, self.num_batches, step):
             yield self.batch(i, g)
 
 
@@ -107,24 +89,6 @@ def sample_mixture(
     y = torch.randint(means.shape[0], (n,), generator=generator, dtype=torch.int64)
     x = means[y] + std * torch.randn(n, means.shape[1], generator=generator)
     return x, y
-
-
-class _EpochAwareLoader(DataLoader[tuple[Tensor, Tensor]]):
-    """A DataLoader that tells its :class:`MixtureStream` the current epoch at every ``iter()``.
-
-    The epoch is read in the main process (before workers are started), so it also works with
-    worker processes. ``persistent_workers`` must stay False for the same reason.
-    """
-
-    def __init__(self, dataset: MixtureStream, epoch_fn: Callable[[], int], **kwargs: Any) -> None:
-        super().__init__(dataset, **kwargs)
-        self.epoch_fn = epoch_fn
-
-    def __iter__(self) -> Any:
-        dataset = self.dataset
-        if isinstance(dataset, MixtureStream):
-            dataset.set_epoch(self.epoch_fn())
-        return super().__iter__()
 
 
 class GaussianMixture(GANDataModule):
@@ -146,7 +110,9 @@ class GaussianMixture(GANDataModule):
         seed: int = 0,  # the stream depends only on (seed, epoch, rank)
         num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
     ) -> None:
-        super().__init__(shape, batch_size, num_workers, pin_memory, num_classes=num_classes)
+        super().__init__(
+            shape, batch_size, num_workers, pin_memory, num_classes=num_classes, seed=seed
+        )
         m = torch.as_tensor([list(map(float, row)) for row in means], dtype=torch.float32)
         if m.ndim != 2 or m.shape[0] < 1:
             raise DataError(
@@ -168,8 +134,6 @@ class GaussianMixture(GANDataModule):
         self._means = m
         self._std = float(std)
         self.samples_per_epoch = int(samples_per_epoch)
-        self.seed = int(seed)
-        self._epoch = 0
 
     # ----------------------------------------------------------------- contract
     @property
@@ -194,16 +158,6 @@ class GaussianMixture(GANDataModule):
         return self.samples_per_epoch
 
     # ----------------------------------------------------------------- epochs and ranks
-    def set_epoch(self, epoch: int) -> None:
-        """Epoch to use when no trainer is attached (a trainer's ``current_epoch`` wins)."""
-        self._epoch = int(epoch)
-
-    def current_epoch(self) -> int:
-        trainer: Any = self.trainer
-        if trainer is not None:
-            return int(trainer.current_epoch)
-        return self._epoch
-
     def num_batches(self) -> int:
         """Batches per epoch for each rank: floor(samples_per_epoch / (batch_size * world))."""
         _, world = self._rank_and_world()
@@ -235,8 +189,9 @@ class GaussianMixture(GANDataModule):
         self.num_batches()  # fail early on an impossible epoch size
 
     def train_dataloader(self) -> DataLoader[Any]:
-        return _EpochAwareLoader(
+        return ResumableLoader(
             self.stream(),
+            seed=self.seed,
             epoch_fn=self.current_epoch,
             batch_size=None,
             num_workers=self.num_workers,

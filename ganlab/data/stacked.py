@@ -50,19 +50,20 @@ class StackedMNIST5k(GANDataModule):
         shape: Sequence[int] = (3, 32, 32),  # three channels: one digit each
         batch_size: int = 64,
         size: int = 50_000,  # stacked samples drawn (with replacement) from the 5,000 digits
-        seed: int = 0,  # of the triples: the dataset is the same for every run
+        seed: int = 0,  # of the triples (the dataset) and of the shuffle order
         num_workers: int = 0,
         pin_memory: bool = False,
         num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
     ) -> None:
-        super().__init__(shape, batch_size, num_workers, pin_memory, num_classes=num_classes)
+        super().__init__(
+            shape, batch_size, num_workers, pin_memory, num_classes=num_classes, seed=seed
+        )
         c, h, w = as_image_shape(shape)
         if c != 3:
             raise DataError(f"stacked_mnist5k: data.shape must have 3 channels, got {list(shape)}")
         if size <= 0:
             raise DataError(f"stacked_mnist5k: data.size must be positive, got {size}")
         self.size = size
-        self.seed = seed
         self._digits = MNIST5k(shape=(1, h, w), batch_size=batch_size)
 
     @property

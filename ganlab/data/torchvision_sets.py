@@ -131,8 +131,11 @@ class _DownloadableArrays(_OnDisk, GANDataModule):
         num_workers: int = 0,
         pin_memory: bool = False,
         num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
+        seed: int = 0,  # each training epoch's shuffle follows (seed, epoch)
     ) -> None:
-        super().__init__(shape, batch_size, num_workers, pin_memory, num_classes=num_classes)
+        super().__init__(
+            shape, batch_size, num_workers, pin_memory, num_classes=num_classes, seed=seed
+        )
         if split not in ("train", "test"):
             raise DataError(f"{self.data_name}: data.split must be train or test; got {split!r}")
         self._image_shape = as_image_shape(shape)
@@ -203,6 +206,7 @@ class MNIST(_DownloadableArrays):
         num_workers: int = 0,
         pin_memory: bool = False,
         num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
+        seed: int = 0,  # each training epoch's shuffle follows (seed, epoch)
     ) -> None:
         super().__init__(
             root,
@@ -213,6 +217,7 @@ class MNIST(_DownloadableArrays):
             num_workers,
             pin_memory,
             num_classes=num_classes,
+            seed=seed,
         )
 
     @property
@@ -276,6 +281,7 @@ class FashionMNIST(MNIST):
         num_workers: int = 0,
         pin_memory: bool = False,
         num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
+        seed: int = 0,  # each training epoch's shuffle follows (seed, epoch)
     ) -> None:
         super().__init__(
             root,
@@ -286,6 +292,7 @@ class FashionMNIST(MNIST):
             num_workers,
             pin_memory,
             num_classes=num_classes,
+            seed=seed,
         )
 
 
@@ -306,6 +313,7 @@ class CIFAR10(_DownloadableArrays):
         num_workers: int = 0,
         pin_memory: bool = False,
         num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
+        seed: int = 0,  # each training epoch's shuffle follows (seed, epoch)
     ) -> None:
         super().__init__(
             root,
@@ -316,6 +324,7 @@ class CIFAR10(_DownloadableArrays):
             num_workers,
             pin_memory,
             num_classes=num_classes,
+            seed=seed,
         )
 
     @property
@@ -385,8 +394,11 @@ class CelebA(_OnDisk, GANDataModule):
         num_workers: int = 4,  # JPEGs are decoded per sample
         pin_memory: bool = False,
         num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
+        seed: int = 0,  # each training epoch's shuffle follows (seed, epoch)
     ) -> None:
-        super().__init__(shape, batch_size, num_workers, pin_memory, num_classes=num_classes)
+        super().__init__(
+            shape, batch_size, num_workers, pin_memory, num_classes=num_classes, seed=seed
+        )
         self._image_shape = as_image_shape(shape)
         if split not in self.split_sizes:
             raise DataError(

@@ -40,8 +40,10 @@ from torch import Tensor, nn
 from torch.func import functional_call
 from torch.optim import Optimizer
 
-from ganlab.loggers import log_now
+from ganlab import rng
+from ganlab.loggers import log_now, wandb_run_id
 from ganlab.losses import AdversarialLoss, NonSaturating, Regularizer
+from ganlab.models.divergence import DivergenceError, NonFinite
 from ganlab.models.ema import ema_beta, ema_update
 from ganlab.models.unrolled import unrolled_parameters
 from ganlab.networks.conditional import (
@@ -182,6 +184,8 @@ class GAN(L.LightningModule):
         self.images_seen = 0  # real images shown to D, summed over processes
         self.d_steps = 0
         self.g_steps = 0
+        self._rng_states: list[dict[str, Any]] | None = None  # from a checkpoint, per process
+        self.nonfinite: NonFinite | None = None  # a skipped non-finite step, until handled
 
     # ----------------------------------------------------------------- hooks a variant overrides
     def unpack_batch(self, batch: Any) -> Batch:
@@ -378,13 +382,38 @@ class GAN(L.LightningModule):
     ) -> None:
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
+        norm = grad_norm(parameters())
         if logging:
-            logs[f"train/grad_norm_{player}"] = grad_norm(parameters())
+            logs[f"train/grad_norm_{player}"] = norm
+        # fp16 gradients are scaled: an inf there is the grad scaler's to handle (it skips)
+        scaled = str(self.trainer.precision).startswith("16")
+        if not bool(torch.isfinite(loss if scaled else norm)):  # one sync per step
+            self._skip_nonfinite(opt, player, loss, norm)
+            return
         if self.grad_clip is not None:
             self.clip_gradients(
                 opt, gradient_clip_val=self.grad_clip, gradient_clip_algorithm="norm"
             )
         opt.step()
+
+    def _skip_nonfinite(self, opt: Any, player: str, loss: Tensor, norm: Tensor) -> None:
+        """Leave the weights as they are and record the first bad step for the divergence
+        guard (:class:`~ganlab.callbacks.DivergenceGuard`), which stops or rolls back."""
+        opt.zero_grad(set_to_none=True)
+        if self.nonfinite is None:
+            self.nonfinite = NonFinite(
+                step=self.global_step,
+                kimg=self.kimg,
+                player=player,
+                loss=float(loss.detach()),
+                grad_norm=float(norm),
+                precision=str(self.trainer.precision),
+            )
+
+    def on_train_batch_end(self, *args: Any) -> None:
+        # runs after the callbacks: a bad step nobody handled (no DivergenceGuard) ends the run
+        if self.nonfinite is not None and not self.trainer.should_stop:
+            raise DivergenceError(self.nonfinite.message())
 
     def _step_scheduler(self, index: int, interval: str) -> None:
         if self.scheduler_interval == interval and (scheduler := self._scheduler_for(index)):
@@ -438,6 +467,8 @@ class GAN(L.LightningModule):
             "images_seen": self.images_seen,
             "d_steps": self.d_steps,
             "g_steps": self.g_steps,
+            "rng": rng.gather(rng.capture()),  # every process's, for an exact resume
+            "wandb_id": wandb_run_id(self.trainer),  # a resumed run continues this W&B run
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -445,6 +476,25 @@ class GAN(L.LightningModule):
         self.images_seen = int(counters.get("images_seen", 0))
         self.d_steps = int(counters.get("d_steps", 0))
         self.g_steps = int(counters.get("g_steps", 0))
+        self._rng_states = counters.get("rng")
+
+    def on_train_start(self) -> None:
+        """Give each process its own random stream: the checkpoint's on a resume (so latents
+        and noise continue exactly), else one derived from the seed and the process's rank
+        (Lightning seeds every DDP process alike, which would repeat the same fakes on each)."""
+        states, self._rng_states = self._rng_states, None
+        rank, world = self.global_rank, self.trainer.world_size
+        if states is not None and len(states) == world:
+            rng.restore(states[rank])
+            return
+        if states is not None:
+            warnings.warn(
+                f"the checkpoint was written by {len(states)} processes and this run has {world}: "
+                "training continues, but its random stream differs from the uninterrupted run's",
+                stacklevel=1,
+            )
+        if world > 1:
+            torch.manual_seed(rng.mix_seed(torch.initial_seed(), rank))
 
 
 def _add_terms(loss: Tensor, terms: Mapping[str, Tensor], logs: dict[str, Tensor]) -> Tensor:

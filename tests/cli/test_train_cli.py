@@ -44,7 +44,7 @@ def test_train_log_resume_and_sample(tmp_path: Path) -> None:
     generator = load_generator(last)
     assert generator.kimg >= 2.0 and generator.ema
 
-    # resume: counters continue from the checkpoint, not from zero
+    # resume: counters continue from the checkpoint, not from zero, in the same run directory
     out = run_cli(
         "ganlab.train",
         *common,
@@ -53,7 +53,8 @@ def test_train_log_resume_and_sample(tmp_path: Path) -> None:
         "trainer.max_epochs=10",
         f"ckpt_path={last}",
     )
-    resumed = load_generator(Path(run_dir(out)) / "checkpoints" / "last.ckpt")
+    assert Path(run_dir(out)) == run
+    resumed = load_generator(last)
     assert 4.0 <= resumed.kimg < 4.0 + 2 * 0.512
     assert resumed.kimg - generator.kimg < 3.0  # it did not restart from 0 kimg
 
@@ -61,7 +62,7 @@ def test_train_log_resume_and_sample(tmp_path: Path) -> None:
     assert (tmp_path / "points.png").is_file() and "100 samples (EMA generator" in out
     run_cli("ganlab.sample", f"ckpt={last}", "num_samples=10", f"out={tmp_path}/x.pt", "seed=4")
     samples = torch.load(tmp_path / "x.pt")
-    assert samples.shape == (10, 2) and torch.equal(samples, generator.sample(10, seed=4))
+    assert samples.shape == (10, 2) and torch.equal(samples, resumed.sample(10, seed=4))
 
 
 def test_missing_checkpoint_is_a_clear_error(tmp_path: Path) -> None:

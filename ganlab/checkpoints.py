@@ -1,0 +1,110 @@
+"""Checkpoint files: written atomically, read safely, refused with a clear message.
+
+* :class:`AtomicCheckpointIO` (the trainer's checkpoint plugin in ``conf/trainer``) writes to a
+  temporary file in the same folder, fsyncs it and renames it over the target: a process
+  killed while saving leaves the previous ``last.ckpt`` intact, never a truncated one.
+* :func:`read_checkpoint` loads with ``weights_only=True`` (no code in the file is executed)
+  and turns every way a file can be unusable into one :class:`CheckpointError` naming the fix.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.fabric.utilities.cloud_io import get_filesystem
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+from typing_extensions import override
+
+__all__ = ["AtomicCheckpointIO", "CheckpointError", "read_checkpoint"]
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file that cannot be used (missing, truncated, or not a ganlab checkpoint)."""
+
+
+def read_checkpoint(path: str | Path, for_resume: bool = False) -> dict[str, Any]:
+    """Load a ganlab checkpoint on the CPU with ``weights_only=True``.
+
+    ``for_resume`` also requires the training state (optimizers, loops) that resuming needs.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(
+            f"checkpoint {path} does not exist; pass a checkpoint file such as "
+            "<run dir>/checkpoints/last.ckpt"
+        )
+    if path.stat().st_size == 0 or not zipfile.is_zipfile(path):
+        raise CheckpointError(
+            f"cannot read checkpoint {path}: the file is truncated, corrupt or not a PyTorch "
+            "checkpoint. Use another one, e.g. a periodic checkpoints/epochXXXX.ckpt of the "
+            "same run."
+        )
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, ValueError, OSError) as error:
+        raise CheckpointError(
+            f"cannot read checkpoint {path} ({type(error).__name__}): the file is truncated, "
+            "corrupt or not a PyTorch checkpoint. Use another one, e.g. a periodic "
+            "checkpoints/epochXXXX.ckpt of the same run."
+        ) from error
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise CheckpointError(f"{path} is not a Lightning checkpoint (no state_dict)")
+    if "ganlab" not in checkpoint:
+        raise CheckpointError(
+            f"{path} is a Lightning checkpoint but not one written by ganlab training (it has "
+            "no 'ganlab' entry); ganlab resumes and samples from its own checkpoints only"
+        )
+    missing = [k for k in ("optimizer_states", "loops") if k not in checkpoint]
+    if for_resume and missing:
+        raise CheckpointError(
+            f"{path} holds weights only (no {' or '.join(missing)}), so training cannot resume "
+            "from it; resume from a checkpoint written during training (checkpoints/last.ckpt)"
+        )
+    return checkpoint
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Local files: temporary file, fsync, rename. Other filesystems: Lightning's own writer."""
+
+    @override
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None
+    ) -> None:
+        if storage_options is not None or not _is_local(path):
+            super().save_checkpoint(checkpoint, path, storage_options)
+            return
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        try:
+            with open(temporary, "wb") as f:
+                torch.save(checkpoint, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(temporary, target)  # atomic on POSIX and Windows
+        finally:
+            temporary.unlink(missing_ok=True)
+        _fsync_directory(target.parent)
+
+
+def _is_local(path: Any) -> bool:
+    return type(get_filesystem(path)).__name__ == "LocalFileSystem"
+
+
+def _fsync_directory(folder: Path) -> None:
+    """Make the rename itself durable (where the platform allows opening a directory)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
