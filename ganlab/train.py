@@ -18,12 +18,16 @@ import lightning as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from ganlab.checkpoints import read_checkpoint
+from ganlab.checkpoints import CheckpointError, read_checkpoint
 from ganlab.config import config_dir, register_resolvers
+from ganlab.data import DataError
 from ganlab.models import GAN
 from ganlab.models.divergence import DivergenceError
+from ganlab.validation import ConfigError, check_combinations, check_model, check_targets
 
 register_resolvers()
+# Errors whose message says what went wrong and how to fix it
+USER_ERRORS = (CheckpointError, ConfigError, DataError, DivergenceError)
 # Lightning 2.6 on torch >= 2.10 warns about its own use of a deprecated pytree API.
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
 
@@ -62,6 +66,8 @@ class TrainResult:
 
 def train(cfg: DictConfig) -> TrainResult:
     """Fit the configured model on the configured data."""
+    check_combinations(cfg)  # before anything is built or loaded
+    check_targets(cfg)
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     ckpt_path = cfg.get("ckpt_path")
@@ -72,6 +78,7 @@ def train(cfg: DictConfig) -> TrainResult:
     # Networks, loss and optimizers reach the module as plain mappings: it builds them and
     # stores them as hyperparameters, so a checkpoint alone can rebuild the model.
     model: L.LightningModule = instantiate(cfg.model, _recursive_=False, _convert_="all")
+    check_model(model)
     callbacks = _instantiate_group(cfg.get("callbacks"))
     loggers = _instantiate_group(cfg.get("logger"))
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
@@ -93,7 +100,10 @@ def train(cfg: DictConfig) -> TrainResult:
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    return train(cfg).metric
+    try:
+        return train(cfg).metric
+    except USER_ERRORS as error:  # the message is the whole story: no traceback
+        raise SystemExit(f"{type(error).__name__}: {error}") from None
 
 
 if __name__ == "__main__":

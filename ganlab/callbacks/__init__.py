@@ -2,6 +2,7 @@
 
 from ganlab.callbacks.checkpoint import LastCheckpoint
 from ganlab.callbacks.divergence import DivergenceGuard
+from ganlab.callbacks.doctor import GANDoctor
 from ganlab.callbacks.evaluation import FeatureMetricsMonitor
 from ganlab.callbacks.mixture import MixtureCoverageMonitor
 from ganlab.callbacks.periodic import EveryKimg
@@ -14,6 +15,7 @@ __all__ = [
     "DivergenceGuard",
     "EveryKimg",
     "FeatureMetricsMonitor",
+    "GANDoctor",
     "KimgBudget",
     "LastCheckpoint",
     "MixtureCoverageMonitor",

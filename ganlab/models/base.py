@@ -186,6 +186,7 @@ class GAN(L.LightningModule):
         self.g_steps = 0
         self._rng_states: list[dict[str, Any]] | None = None  # from a checkpoint, per process
         self.nonfinite: NonFinite | None = None  # a skipped non-finite step, until handled
+        self.step_stats: dict[str, Tensor] = {}  # this step's losses and gradient norms
 
     # ----------------------------------------------------------------- hooks a variant overrides
     def unpack_batch(self, batch: Any) -> Batch:
@@ -354,6 +355,7 @@ class GAN(L.LightningModule):
             for regularizer in self.regularizers.values():
                 regularizer.after_step(self.discriminator)
         logs.update(d_logs, **{"train/d_loss": d_loss.detach()})
+        self.step_stats["d_loss"] = d_loss.detach()
         self.d_steps += 1
         self._step_scheduler(0, "step")
 
@@ -383,6 +385,7 @@ class GAN(L.LightningModule):
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         norm = grad_norm(parameters())
+        self.step_stats[f"grad_norm_{player}"] = norm.detach()
         if logging:
             logs[f"train/grad_norm_{player}"] = norm
         # fp16 gradients are scaled: an inf there is the grad scaler's to handle (it skips)

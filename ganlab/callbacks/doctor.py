@@ -1,0 +1,268 @@
+"""The GAN doctor: watch the signals the literature uses and say what is going wrong.
+
+Every ``every_kimg`` (after ``start_kimg``) it measures
+
+* ``doctor/coverage``: the fraction of recent real samples with a generated sample among
+  their 5 nearest neighbours (Naeem et al.'s coverage, on the samples themselves, images
+  average-pooled to at most 8x8): it falls towards 0 as G collapses onto a few modes;
+* ``doctor/d_auc``: how well D separates the current real batch from fresh fakes, as the
+  probability that a real sample scores above a fake one (1: D wins outright, so G's gradient
+  carries little information; any objective, Wasserstein included);
+* ``doctor/grad_ratio_d`` / ``_g``: the largest gradient norm since the last check over the
+  median of the run so far (an explosion shows as a ratio in the hundreds);
+* ``doctor/d_loss_cv``: the coefficient of variation of D's loss over the last ``window``
+  steps (violent oscillation).
+
+A value past its threshold in ``patience`` consecutive checks is a finding; ``doctor/status``
+is the number of findings (0: healthy). Thresholds were set on the 2-D mixtures: a naive GAN
+that collapses onto a few of grid25's or ring8's modes has coverage 0.06-0.32, a PacGAN that
+covers every mode 0.63-0.78 once past its first 300 kimg. A new diagnosis is printed once, with the fixes to try, and sent as text to
+TensorBoard and W&B; ``doctor.jsonl`` in the run directory keeps every check.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
+from torch import Tensor
+
+from ganlab.callbacks.periodic import EveryKimg
+from ganlab.loggers import log_now
+from ganlab.metrics.prdc import density_coverage
+from ganlab.models.base import GAN, Batch
+from ganlab.networks.conditional import sample_inputs
+
+
+@dataclass(frozen=True)
+class Finding:
+    key: str  # the doctor/<key> flag
+    text: str  # what is wrong, measured
+    fixes: str  # what to try
+
+
+def features(x: Tensor, size: int = 8) -> Tensor:
+    """Samples as feature rows: vectors as they are, images average-pooled to ``size`` px.
+
+    >>> features(torch.ones(2, 3, 32, 32)).shape, features(torch.ones(5, 2)).shape
+    (torch.Size([2, 192]), torch.Size([5, 2]))
+    """
+    if x.ndim == 4 and x.shape[-1] > size:
+        x = F.adaptive_avg_pool2d(x, size)
+    return x.flatten(1).float()
+
+
+def separation(real: Tensor, fake: Tensor) -> float:
+    """P(a real score > a fake score), ties counting half: the AUC of D as a classifier.
+
+    >>> separation(torch.tensor([2.0, 3.0]), torch.tensor([0.0, 2.0]))
+    0.875
+    """
+    diff = real.flatten()[:, None] - fake.flatten()[None, :]
+    return float((diff > 0).float().mean() + 0.5 * (diff == 0).float().mean())
+
+
+class GANDoctor(EveryKimg):
+    def __init__(
+        self,
+        every_kimg: float = 50.0,
+        start_kimg: float = 200.0,  # early training looks collapsed: no diagnosis before this
+        patience: int = 2,  # consecutive checks a signal must persist to be a finding
+        num_samples: int = 1024,  # real and fake samples compared for coverage
+        window: int = 500,  # steps of D's loss for the oscillation measure
+        coverage_below: float = 0.45,
+        auc_above: float = 0.99,
+        grad_ratio_above: float = 100.0,
+        loss_cv_above: float = 1.0,
+        seed: int = 0,  # latents of the probe's fakes
+        jsonl_dir: str | None = None,
+    ) -> None:
+        super().__init__(every_kimg)
+        self.start_kimg = start_kimg
+        self.patience = patience
+        self._streaks: dict[str, int] = {}
+        self.num_samples = num_samples
+        self.coverage_below = coverage_below
+        self.auc_above = auc_above
+        self.grad_ratio_above = grad_ratio_above
+        self.loss_cv_above = loss_cv_above
+        self.seed = seed
+        self.jsonl_dir = Path(jsonl_dir) if jsonl_dir else None
+        self._reals: deque[Tensor] = deque()
+        self._real_count = 0
+        self._batch: Batch | None = None
+        self._d_losses: deque[float] = deque(maxlen=window)
+        self._grad_history: dict[str, list[float]] = {"d": [], "g": []}
+        self._grad_recent: dict[str, float] = {"d": 0.0, "g": 0.0}
+        self.findings: list[Finding] = []  # of the last check
+        self.history: list[dict[str, Any]] = []  # every check's measurements
+
+    # ------------------------------------------------------------------ collection
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, *_: Any
+    ) -> None:
+        assert isinstance(pl_module, GAN), "GANDoctor needs a ganlab GAN module"
+        data = pl_module.unpack_batch(batch)
+        self._batch = data
+        rows = features(data.real.detach())
+        self._reals.append(rows)
+        self._real_count += len(rows)
+        while self._real_count - len(self._reals[0]) >= self.num_samples:
+            self._real_count -= len(self._reals.popleft())
+        stats = pl_module.step_stats
+        if "d_loss" in stats:
+            self._d_losses.append(float(stats["d_loss"]))
+        for player in ("d", "g"):
+            if f"grad_norm_{player}" in stats:
+                norm = float(stats.pop(f"grad_norm_{player}"))
+                self._grad_history[player].append(norm)
+                self._grad_recent[player] = max(self._grad_recent[player], norm)
+        super().on_train_batch_end(trainer, pl_module)
+
+    # ------------------------------------------------------------------ measurement
+    @torch.no_grad()
+    def measure(self, pl_module: GAN) -> dict[str, float]:
+        real = torch.cat(list(self._reals))[-self.num_samples :]
+        fake = features(pl_module.sample(len(real), seed=self.seed))
+        values = {"coverage": float(density_coverage(real.cpu(), fake.cpu(), k=5)["coverage"])}
+        if self._batch is not None:
+            values["d_auc"] = self._d_auc(pl_module, self._batch)
+        for player, history in self._grad_history.items():
+            if history:
+                median = statistics.median(history)
+                values[f"grad_ratio_{player}"] = self._grad_recent[player] / max(median, 1e-12)
+        if len(self._d_losses) > 1:
+            mean = statistics.fmean(self._d_losses)
+            values["d_loss_cv"] = statistics.pstdev(self._d_losses) / max(abs(mean), 1e-8)
+        return values
+
+    def _d_auc(self, pl_module: GAN, data: Batch) -> float:
+        """D's separation of the real batch from fakes of the training G (D's buffers, e.g.
+        BatchNorm statistics and spectral-norm vectors, are left as they were)."""
+        discriminator = pl_module.discriminator
+        saved = {name: b.clone() for name, b in discriminator.named_buffers()}
+        rng = torch.Generator().manual_seed(self.seed)
+        latent, labels = sample_inputs(pl_module.generator, data.size, rng, data.fake_labels)
+        latent = latent.to(pl_module.device)
+        fake = (
+            pl_module.generator(latent, labels.to(pl_module.device))
+            if labels is not None
+            else pl_module.generator(latent)
+        )
+        real_scores = pl_module.discriminate(data.real, data.labels)
+        fake_scores = pl_module.discriminate(
+            fake, labels.to(pl_module.device) if labels is not None else None
+        )
+        for name, buffer in discriminator.named_buffers():
+            buffer.copy_(saved[name])
+        return separation(real_scores.float(), fake_scores.float())
+
+    def diagnose(self, values: dict[str, float], kimg: float) -> list[Finding]:
+        found = []
+        if values.get("coverage", 1.0) < self.coverage_below:
+            found.append(
+                Finding(
+                    "collapse",
+                    f"mode collapse suspected at {kimg:.0f} kimg: only {values['coverage']:.0%} "
+                    "of real samples have a generated sample among their nearest neighbours",
+                    "try model.pack=4 (PacGAN), model.unrolled_steps=5, "
+                    "model.discriminator.minibatch=discrimination, or a lower G learning rate",
+                )
+            )
+        if values.get("d_auc", 0.0) > self.auc_above:
+            found.append(
+                Finding(
+                    "d_overpowering",
+                    f"D overpowers G at {kimg:.0f} kimg: it separates real from fake with AUC "
+                    f"{values['d_auc']:.3f}, so G's gradients carry little information",
+                    "try the non-saturating loss (model/loss=non_saturating), one-sided label "
+                    "smoothing (model.label_smoothing=0.1), instance noise "
+                    "(model.instance_noise=0.1), DiffAugment on small data, a lower D "
+                    "learning rate, or spectral norm (model=sngan)",
+                )
+            )
+        for player in ("d", "g"):
+            ratio = values.get(f"grad_ratio_{player}", 0.0)
+            if ratio > self.grad_ratio_above:
+                found.append(
+                    Finding(
+                        f"explosion_{player}",
+                        f"{player.upper()}'s gradient norm exploded at {kimg:.0f} kimg: "
+                        f"{ratio:.0f}x its median so far",
+                        f"lower model.{player}_optimizer.lr, add model.grad_clip=10, or "
+                        "constrain D (model/regularizer=r1, spectral norm)",
+                    )
+                )
+        if values.get("d_loss_cv", 0.0) > self.loss_cv_above:
+            found.append(
+                Finding(
+                    "oscillation",
+                    f"D's loss oscillates at {kimg:.0f} kimg (coefficient of variation "
+                    f"{values['d_loss_cv']:.2f} over the last steps)",
+                    "lower both learning rates, use TTUR (D faster than G), or add an EMA of G "
+                    "(model.ema_half_life_kimg) for what you sample",
+                )
+            )
+        return found
+
+    # ------------------------------------------------------------------ reporting
+    def run(self, trainer: L.Trainer, pl_module: GAN, final: bool) -> None:
+        if pl_module.kimg < self.start_kimg or not self._reals:
+            return
+        values = self.measure(pl_module)
+        signals = self.diagnose(values, pl_module.kimg)
+        self._streaks = {f.key: self._streaks.get(f.key, 0) + 1 for f in signals}
+        findings = [f for f in signals if self._streaks[f.key] >= self.patience]
+        keys = {f.key for f in findings}
+        flags = {f"doctor/{k}": float(k in keys) for k in _KEYS}
+        log_now(
+            trainer,
+            {
+                **{f"doctor/{k}": v for k, v in values.items()},
+                **flags,
+                "doctor/status": len(findings),
+            },
+        )
+        new = [f for f in findings if f.key not in {old.key for old in self.findings}]
+        for finding in new:
+            rank_zero_info(f"GANDoctor: {finding.text}; {finding.fixes}")
+        if self.findings and not findings:
+            rank_zero_info(f"GANDoctor: healthy again at {pl_module.kimg:.0f} kimg")
+        self.findings = findings
+        self._grad_recent = {"d": 0.0, "g": 0.0}
+        record = {"kimg": pl_module.kimg, **values, "findings": [f.key for f in findings]}
+        self.history.append(record)
+        self._report(trainer, record, new)
+
+    @rank_zero_only
+    def _report(self, trainer: L.Trainer, record: dict[str, Any], new: list[Finding]) -> None:
+        if self.jsonl_dir is not None:
+            self.jsonl_dir.mkdir(parents=True, exist_ok=True)
+            with open(self.jsonl_dir / "doctor.jsonl", "a") as f:
+                f.write(json.dumps(record) + "\n")
+        if not new:
+            return
+        text = "\n".join(f"{f.text}; {f.fixes}" for f in new)
+        step = trainer.fit_loop.epoch_loop._batches_that_stepped
+        for logger in trainer.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                logger.experiment.add_text("doctor/diagnosis", text, global_step=step)
+            elif isinstance(logger, WandbLogger):
+                logger.log_text(
+                    "doctor/diagnosis",
+                    columns=["kimg", "diagnosis"],
+                    data=[[record["kimg"], f.text + "; " + f.fixes] for f in new],
+                    step=step,
+                )
+
+
+_KEYS = ("collapse", "d_overpowering", "explosion_d", "explosion_g", "oscillation")

@@ -1,0 +1,215 @@
+"""Refuse a config that cannot work before anything is built or loaded, saying why and how to
+fix it.
+
+* :func:`check_targets`: every ``_target_`` node is checked against its target's signature,
+  the schema that cannot drift from the code: a key that is not a parameter is refused with
+  the allowed ones (and the closest match), a value of the wrong type with the expected type,
+  a missing required argument by name.
+* :func:`check_combinations`: options that are fine alone but not together, judged from the
+  config (a class-conditional model on unlabelled data).
+* :func:`check_model`: combinations only the built networks reveal (a gradient penalty on a
+  critic with BatchNorm, whose per-sample gradients then depend on the rest of the batch).
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from hydra.utils import get_object
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+from torch import nn
+
+__all__ = ["ConfigError", "check_combinations", "check_model", "check_targets"]
+
+_HYDRA_KEYS = {"_target_", "_partial_", "_recursive_", "_convert_", "_args_"}
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot work; the message names the key and the fix."""
+
+
+def check_targets(node: Any, path: str = "") -> None:
+    """Check every ``_target_`` node under ``node`` (a resolved container or DictConfig).
+
+    >>> check_targets({"net": {"_target_": "torch.nn.Linear", "in_feature": 2, "out_features": 1}})
+    Traceback (most recent call last):
+    ...
+    ganlab.validation.ConfigError: net.in_feature is not an option of torch.nn.Linear (did you mean in_features?); its options are: bias, device, dtype, in_features, out_features
+    """
+    if isinstance(node, (DictConfig, ListConfig)):
+        try:
+            node = OmegaConf.to_container(node, resolve=True)
+        except OmegaConfBaseException as error:
+            key = getattr(error, "full_key", None) or "the config"
+            raise ConfigError(
+                f"{key} cannot be resolved: {error.msg if hasattr(error, 'msg') else error}"
+            ) from error
+    if isinstance(node, Mapping):
+        if "_target_" in node:
+            _check_call(node, path)
+        for key, value in node.items():
+            if key not in _HYDRA_KEYS:
+                check_targets(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            check_targets(value, f"{path}[{i}]")
+
+
+def _check_call(node: Mapping[str, Any], path: str) -> None:
+    target_name = str(node["_target_"])
+    try:
+        target = get_object(target_name)
+    except Exception as error:
+        raise ConfigError(
+            f"{path}._target_={target_name} cannot be imported ({error}); check the spelling "
+            "of the class or function"
+        ) from error
+    try:
+        signature = inspect.signature(target)
+    except (TypeError, ValueError):  # builtins without a signature: nothing to check
+        return
+    parameters = {
+        name: p
+        for name, p in signature.parameters.items()
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    }
+    takes_any = any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values())
+    given = [k for k in node if k not in _HYDRA_KEYS]
+    where = f"{path}." if path else ""
+    for key in given:
+        if key not in parameters and not takes_any:
+            close = difflib.get_close_matches(key, parameters, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(
+                f"{where}{key} is not an option of {target_name}{hint}; its options are: "
+                f"{', '.join(sorted(parameters))}"
+            )
+    hints = _type_hints(target)
+    for key in given:
+        if key in hints and not _matches(node[key], hints[key]):
+            raise ConfigError(
+                f"{where}{key}={node[key]!r} has the wrong type for {target_name}: expected "
+                f"{_describe(hints[key])}"
+            )
+    if not node.get("_partial_", False):
+        missing = [
+            name
+            for name, p in parameters.items()
+            if p.default is p.empty and name not in node and name != "self"
+        ]
+        if missing:
+            raise ConfigError(
+                f"{target_name} at {path or 'the top level'} needs {', '.join(missing)}; add "
+                f"{' '.join(f'{where}{m}=...' for m in missing)}"
+            )
+
+
+def _type_hints(target: Any) -> dict[str, Any]:
+    function = target.__init__ if inspect.isclass(target) else target
+    try:
+        return typing.get_type_hints(function)
+    except Exception:  # names only imported for type checking: skip the type checks
+        return {}
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    """Whether a config value (plain Python, after resolution) fits a type hint; hints this
+    does not understand accept anything."""
+    if hint is Any or (value is None and _allows_none(hint)):
+        return True
+    if hint is type(None):
+        return value is None
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, arg) for arg in typing.get_args(hint))
+    if origin is typing.Literal:
+        return value in typing.get_args(hint)
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    if value is None:
+        return False
+    container = origin or hint
+    if container in (list, tuple, Sequence, typing.Sequence) or container is ListConfig:
+        if not isinstance(value, (list, tuple)):
+            return False
+        args = [a for a in typing.get_args(hint) if a is not Ellipsis]
+        return len(args) != 1 or all(_matches(v, args[0]) for v in value)
+    if container in (dict, Mapping, typing.Mapping):
+        return isinstance(value, Mapping)
+    return True  # modules, callables, tensors ...: checked where they are used
+
+
+def _allows_none(hint: Any) -> bool:
+    return hint is type(None) or (
+        typing.get_origin(hint) in (typing.Union, types.UnionType)
+        and type(None) in typing.get_args(hint)
+    )
+
+
+def _describe(hint: Any) -> str:
+    """
+    >>> _describe(int), _describe(list[int] | None)
+    ('int', 'list[int] | None')
+    """
+    if isinstance(hint, type) and not typing.get_args(hint):
+        return hint.__name__
+    return (
+        str(hint).replace("typing.", "").replace("collections.abc.", "").replace("NoneType", "None")
+    )
+
+
+def check_combinations(cfg: DictConfig) -> None:
+    """Options that cannot work together, from the composed config alone."""
+    model, data = cfg.get("model"), cfg.get("data")
+    if model is None or data is None:
+        return
+    if data.get("num_classes") is None and _needs_labels(model):
+        raise ConfigError(
+            f"model {model.get('_target_')} is class-conditional but the data is unlabelled "
+            "(data.num_classes is null). Use labelled data (data=mnist5k, digits, mnist, "
+            "fashion_mnist, cifar10) or an image_folder with one subfolder per class "
+            "(data.labels=true data.num_classes=<K>)."
+        )
+
+
+def _needs_labels(model: DictConfig) -> bool:
+    target = str(model.get("_target_", ""))
+    if target.endswith(("ConditionalGAN", "ACGAN")):
+        return True
+    discriminator = model.get("discriminator") or {}
+    return str(discriminator.get("conditioning", "none")) != "none"
+
+
+def check_model(model: nn.Module) -> None:
+    """Combinations only the built networks reveal."""
+    regularizers: Mapping[str, Any] = getattr(model, "regularizers", {}) or {}
+    discriminator = getattr(model, "discriminator", None)
+    interpolating = [
+        name
+        for name, r in regularizers.items()
+        if type(r).__name__ in ("GradientPenalty", "DRAGAN")
+    ]
+    if interpolating and discriminator is not None:
+        batchnorm = [
+            name
+            for name, m in discriminator.named_modules()
+            if isinstance(m, nn.modules.batchnorm._BatchNorm)
+        ]
+        if batchnorm:
+            raise ConfigError(
+                f"the gradient penalty ({', '.join(interpolating)}) needs each sample's critic "
+                f"value to depend on that sample alone, but the critic has BatchNorm "
+                f"({batchnorm[0]}): set model.discriminator.norm=layer (or none), as WGAN-GP does"
+            )

@@ -1,0 +1,77 @@
+"""Config validation: wrong keys, types and combinations are refused before anything loads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import compose_train, run_cli
+from hydra.utils import instantiate
+
+from ganlab.validation import ConfigError, check_combinations, check_model, check_targets
+
+
+def test_a_misspelled_key_names_the_allowed_ones(tmp_path: Path) -> None:
+    cfg = compose_train(tmp_path, "model=gan", "data=ring8", "+model.generator.hiden=[64]")
+    with pytest.raises(ConfigError) as error:
+        check_targets(cfg)
+    message = str(error.value)
+    assert message.startswith("model.generator.hiden is not an option of")
+    assert "did you mean hidden?" in message and "latent_dim" in message
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("trainer.max_epochs=1.5", "trainer.max_epochs=1.5 has the wrong type"),
+        ("model.generator.hidden=abc", "expected Sequence[int]"),
+        ("model.n_critic=2.5", "model.n_critic=2.5 has the wrong type"),
+        ("data.batch_size=true", "data.batch_size=True has the wrong type"),
+    ],
+)
+def test_a_wrong_type_is_refused(tmp_path: Path, override: str, expected: str) -> None:
+    cfg = compose_train(tmp_path, "model=gan", "data=ring8", override)
+    with pytest.raises(ConfigError, match=expected.replace("[", r"\[").replace("]", r"\]")):
+        check_targets(cfg)
+
+
+def test_required_arguments_and_imports() -> None:
+    with pytest.raises(ConfigError, match=r"needs out_features; add net.out_features=\.\.\."):
+        check_targets({"net": {"_target_": "torch.nn.Linear", "in_features": 2}})
+    check_targets({"opt": {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 1e-3}})
+    with pytest.raises(ConfigError, match="cannot be imported"):
+        check_targets({"net": {"_target_": "torch.nn.Linaer"}})
+
+
+def test_conditional_model_on_unlabelled_data(tmp_path: Path) -> None:
+    for model in ("cgan", "acgan", "cgan_pd"):
+        cfg = compose_train(tmp_path, f"model={model}", "data=celeba")
+        with pytest.raises(ConfigError, match="class-conditional but the data is unlabelled"):
+            check_combinations(cfg)
+    check_combinations(compose_train(tmp_path, "model=cgan", "data=mnist5k"))
+
+
+def test_gradient_penalty_refuses_batchnorm_in_the_critic(tmp_path: Path) -> None:
+    def model(*overrides: str) -> object:
+        cfg = compose_train(tmp_path, "model=wgan_gp", "data=mnist5k", *overrides)
+        return instantiate(cfg.model, _recursive_=False, _convert_="all")
+
+    check_model(model())  # the preset's layer norm
+    with pytest.raises(ConfigError, match=r"critic has BatchNorm.*norm=layer"):
+        check_model(model("model.discriminator.norm=batch"))
+    # R1 is computed on real samples as they are: BatchNorm does not change what it means
+    check_model(model("model.discriminator.norm=batch", "model/regularizer=r1"))
+
+
+def test_cli_refuses_before_loading_data(tmp_path: Path) -> None:
+    # mnist is not on disk here: a config error must come first, as one line, no traceback
+    out = run_cli(
+        "ganlab.train",
+        "data=mnist",
+        f"paths.data_dir={tmp_path}/none",
+        "+model.generator.base_channel=8",  # without the +, Hydra itself refuses it
+        check=False,
+    )
+    assert "ConfigError: model.generator.base_channel is not an option" in out
+    assert "did you mean base_channels?" in out
+    assert "Traceback" not in out and "download" not in out.lower()
