@@ -172,6 +172,13 @@ def _describe(hint: Any) -> str:
 
 def check_combinations(cfg: DictConfig) -> None:
     """Options that cannot work together, from the composed config alone."""
+    trainer = cfg.get("trainer") or {}
+    if str(trainer.get("precision")) in ("16", "16-mixed"):
+        raise ConfigError(
+            "trainer.precision=16-mixed gives D and G one shared gradient scaler; use "
+            "trainer.precision=bf16-mixed (recommended, no scaler needed) or trainer=fp16 "
+            "(fp16 with a scaler per player)"
+        )
     model, data = cfg.get("model"), cfg.get("data")
     if model is None or data is None:
         return

@@ -94,7 +94,7 @@ def _start(tmp_path: Path, *overrides: str, env: dict[str, str] | None = None) -
     args = [
         "model=gan",
         "data=ring8",
-        "logger=csv",
+        "logger=[csv,wandb]",
         "trainer.enable_progress_bar=false",
         "max_kimg=100000",
         f"paths.root_dir={tmp_path}",
@@ -106,7 +106,7 @@ def _start(tmp_path: Path, *overrides: str, env: dict[str, str] | None = None) -
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", **(env or {})},
     )
 
 
@@ -136,7 +136,7 @@ def test_sigterm_writes_a_checkpoint_and_the_run_resumes_in_place(tmp_path: Path
         "ganlab.train",
         "model=gan",
         "data=ring8",
-        "logger=csv",
+        "logger=[csv,wandb]",
         "trainer.log_every_n_steps=5",
         f"max_kimg={stopped + 20}",
         f"paths.root_dir={tmp_path}",
@@ -148,6 +148,9 @@ def test_sigterm_writes_a_checkpoint_and_the_run_resumes_in_place(tmp_path: Path
     with open(tmp_path / "run" / "csv" / "metrics.csv") as f:
         steps = [int(row["step"]) for row in csv.DictReader(f) if row.get("train/d_loss")]
     assert steps == sorted(steps) and len(set(steps)) == len(steps)  # one log, in order
+    # both invocations logged to the same W&B run (offline here: one folder per invocation)
+    runs = sorted((tmp_path / "run" / "wandb").glob("offline-run-*"))
+    assert len(runs) == 2 and len({r.name.rsplit("-", 1)[1] for r in runs}) == 1
 
 
 def test_sigusr1_requeues_a_slurm_job(tmp_path: Path) -> None:

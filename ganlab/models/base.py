@@ -53,6 +53,7 @@ from ganlab.networks.conditional import (
     sample_inputs,
 )
 from ganlab.networks.layers import pack
+from ganlab.precision import PerOptimizerMixedPrecision
 
 # The EMA generator stays in eval mode by design (it is only ever evaluated).
 warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
@@ -384,6 +385,9 @@ class GAN(L.LightningModule):
     ) -> None:
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
+        precision = self.trainer.precision_plugin
+        if isinstance(precision, PerOptimizerMixedPrecision):
+            precision.unscale(opt)  # norms, checks and clipping see the true gradients
         norm = grad_norm(parameters())
         self.step_stats[f"grad_norm_{player}"] = norm.detach()
         if logging:
@@ -399,10 +403,19 @@ class GAN(L.LightningModule):
             )
         opt.step()
 
+    def toggle_optimizer(self, optimizer: Any) -> None:
+        super().toggle_optimizer(optimizer)
+        precision = self.trainer.precision_plugin
+        if isinstance(precision, PerOptimizerMixedPrecision):
+            precision.use(optimizer)  # this player's gradient scaler
+
     def _skip_nonfinite(self, opt: Any, player: str, loss: Tensor, norm: Tensor) -> None:
         """Leave the weights as they are and record the first bad step for the divergence
         guard (:class:`~ganlab.callbacks.DivergenceGuard`), which stops or rolls back."""
         opt.zero_grad(set_to_none=True)
+        precision = self.trainer.precision_plugin
+        if isinstance(precision, PerOptimizerMixedPrecision):
+            precision.skip(opt)
         if self.nonfinite is None:
             self.nonfinite = NonFinite(
                 step=self.global_step,
