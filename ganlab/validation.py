@@ -182,6 +182,16 @@ def check_combinations(cfg: DictConfig) -> None:
     model, data = cfg.get("model"), cfg.get("data")
     if model is None or data is None:
         return
+    shape = list(data.get("shape") or [])
+    networks = [
+        str((model.get(k) or {}).get("_target_", "")) for k in ("generator", "discriminator")
+    ]
+    convolutional = [t for t in networks if t.rsplit(".", 1)[-1].startswith(("DCGAN", "ResNet"))]
+    if len(shape) == 1 and convolutional:
+        raise ConfigError(
+            f"{convolutional[0]} is an image network but the data are {shape[0]}-D vectors "
+            f"(data.shape={shape}): use MLP networks (model/arch=mlp, or model=gan)"
+        )
     if data.get("num_classes") is None and _needs_labels(model):
         raise ConfigError(
             f"model {model.get('_target_')} is class-conditional but the data is unlabelled "

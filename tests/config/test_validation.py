@@ -51,6 +51,12 @@ def test_conditional_model_on_unlabelled_data(tmp_path: Path) -> None:
     check_combinations(compose_train(tmp_path, "model=cgan", "data=mnist5k"))
 
 
+def test_image_networks_on_vector_data(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"image network but the data are 2-D vectors.*arch=mlp"):
+        check_combinations(compose_train(tmp_path, "model=dcgan", "data=ring8"))
+    check_combinations(compose_train(tmp_path, "model=dcgan", "model/arch=mlp", "data=ring8"))
+
+
 def test_gradient_penalty_refuses_batchnorm_in_the_critic(tmp_path: Path) -> None:
     def model(*overrides: str) -> object:
         cfg = compose_train(tmp_path, "model=wgan_gp", "data=mnist5k", *overrides)
