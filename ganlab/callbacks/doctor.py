@@ -132,7 +132,12 @@ class GANDoctor(EveryKimg):
     @torch.no_grad()
     def measure(self, pl_module: GAN) -> dict[str, float]:
         real = torch.cat(list(self._reals))[-self.num_samples :]
-        fake = features(pl_module.sample(len(real), seed=self.seed))
+        fake = torch.cat(  # in chunks: a large image G need not hold 1,024 samples at once
+            [
+                features(pl_module.sample(min(256, len(real) - start), seed=self.seed + start))
+                for start in range(0, len(real), 256)
+            ]
+        )
         values = {"coverage": float(density_coverage(real.cpu(), fake.cpu(), k=5)["coverage"])}
         if self._batch is not None:
             values["d_auc"] = self._d_auc(pl_module, self._batch)

@@ -89,6 +89,11 @@ def test_multirun_sweeps_models(tmp_path: Path) -> None:
     assert len(runs) == 2, out[-2000:]
     assert {load_generator(r / "checkpoints/last.ckpt").shape for r in runs} == {(1, 8, 8)}
 
+    report = run_cli("ganlab.report", str(runs[0].parent))  # the sweep's summary
+    assert (
+        "| run | model | kimg | status |" in report and "| 1 | dcgan | 1.792 | finished |" in report
+    )
+
 
 def test_two_process_ddp_on_cpu(tmp_path: Path) -> None:
     # WGAN-GP: the gradient penalty's double backward inside DDP's forward must work
