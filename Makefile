@@ -25,8 +25,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -m "not slow"
 
+# the long learning tests, then every notebook executed top to bottom (outputs stay stripped)
 test-slow: $(STAMP)
 	$(PY) -m pytest -m slow
+	$(PY) -m pytest --nbmake --nbmake-timeout=1200 notebooks
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check ganlab tests benchmarks

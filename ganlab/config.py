@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from omegaconf import ListConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from ganlab.losses.info import q_outputs
 from ganlab.networks.layers import packed_shape
@@ -72,3 +72,23 @@ def register_resolvers() -> None:
     for name, resolver in RESOLVERS.items():
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, resolver)
+
+
+def compose_config(
+    *overrides: str, output_dir: str | Path, config_name: str = "train"
+) -> DictConfig:
+    """The config ``python -m ganlab.<config_name> <overrides>`` would run with, resolved, for
+    notebooks and scripts (``ganlab.train.train(compose_config(...))``). Outside a Hydra run
+    there is no run directory to create, so ``output_dir`` says where outputs go.
+
+    >>> cfg = compose_config("model=gan", "data=ring8", output_dir="/tmp/run")
+    >>> cfg.model.generator._target_, cfg.paths.output_dir
+    ('ganlab.networks.MLPGenerator', '/tmp/run')
+    """
+    from hydra import compose, initialize_config_dir
+
+    register_resolvers()
+    with initialize_config_dir(config_dir(), version_base="1.3"):
+        cfg = compose(config_name, overrides=[f"paths.output_dir={output_dir}", *overrides])
+    OmegaConf.resolve(cfg)
+    return cfg
