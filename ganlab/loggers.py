@@ -54,6 +54,16 @@ def wandb_run_id(trainer: L.Trainer) -> str | None:
     return None
 
 
+def finish_wandb(trainer: L.Trainer) -> None:
+    """Close the trainer's W&B run now rather than at interpreter exit (Lightning never calls
+    ``finish``): W&B's shared service keeps an unfinished run's id busy for a while after its
+    process ends, and a resumed run reusing that id would be refused as "in use"."""
+    for logger in trainer.loggers:
+        run = getattr(logger, "_experiment", None) if isinstance(logger, WandbLogger) else None
+        if run is not None:
+            run.finish()
+
+
 def log_now(trainer: L.Trainer, metrics: Mapping[str, float | Tensor]) -> None:
     """Send ``metrics`` to every logger at the current step, exactly as measured now.
 

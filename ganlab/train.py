@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from ganlab.checkpoints import CheckpointError, read_checkpoint
 from ganlab.config import config_dir, register_resolvers
 from ganlab.data import DataError
+from ganlab.loggers import finish_wandb
 from ganlab.models import GAN
 from ganlab.models.divergence import DivergenceError
 from ganlab.validation import ConfigError, check_combinations, check_model, check_targets
@@ -87,7 +88,10 @@ def train(cfg: DictConfig) -> TrainResult:
     for logger in trainer.loggers:
         logger.log_hyperparams(config)  # type: ignore[arg-type]
 
-    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    finally:
+        finish_wandb(trainer)
     if isinstance(model, GAN) and model.nonfinite is not None:
         raise DivergenceError(model.nonfinite.message())
     if trainer.is_global_zero:
