@@ -20,7 +20,7 @@ from lightning.fabric.utilities.cloud_io import get_filesystem
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from typing_extensions import override
 
-__all__ = ["AtomicCheckpointIO", "CheckpointError", "read_checkpoint"]
+__all__ = ["AtomicCheckpointIO", "CheckpointError", "atomic_save", "read_checkpoint"]
 
 
 class CheckpointError(RuntimeError):
@@ -68,6 +68,21 @@ def read_checkpoint(path: str | Path, for_resume: bool = False) -> dict[str, Any
     return checkpoint
 
 
+def atomic_save(obj: object, target: Path) -> None:
+    """``torch.save`` to a temporary file beside ``target``, fsync, rename over ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, target)  # atomic on POSIX and Windows
+    finally:
+        temporary.unlink(missing_ok=True)
+    _fsync_directory(target.parent)
+
+
 class AtomicCheckpointIO(TorchCheckpointIO):
     """Local files: temporary file, fsync, rename. Other filesystems: Lightning's own writer."""
 
@@ -78,18 +93,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         if storage_options is not None or not _is_local(path):
             super().save_checkpoint(checkpoint, path, storage_options)
             return
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        try:
-            with open(temporary, "wb") as f:
-                torch.save(checkpoint, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(temporary, target)  # atomic on POSIX and Windows
-        finally:
-            temporary.unlink(missing_ok=True)
-        _fsync_directory(target.parent)
+        atomic_save(checkpoint, Path(path))
 
 
 def _is_local(path: Any) -> bool:

@@ -11,10 +11,7 @@ Typical use::
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -24,6 +21,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
+from ganlab.checkpoints import atomic_save
 from ganlab.data.imaging import convert_channels
 from ganlab.metrics.features import FeatureExtractor, file_hash, to_uint8
 from ganlab.networks.classifier import DigitClassifier
@@ -224,19 +222,6 @@ def digit_judgement(
     }
 
 
-def _atomic_save(obj: object, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def _seeded_classifier(width: int, seed: int) -> DigitClassifier:
     """A freshly initialised classifier; the caller's global RNG state is left untouched."""
     with torch.random.fork_rng(devices=[]):
@@ -293,7 +278,7 @@ def load_or_train_digit_classifier(
         seed=seed,
         outlier_weight=outlier_weight,
     )
-    _atomic_save({k: v.detach().cpu() for k, v in model.state_dict().items()}, cache_path)
+    atomic_save({k: v.detach().cpu() for k, v in model.state_dict().items()}, cache_path)
     return model.eval()
 
 
@@ -321,7 +306,7 @@ def save_classifier(model: DigitClassifier, path: Path | str, info: dict[str, An
         },
         "info": info,
     }
-    _atomic_save(record, Path(path))
+    atomic_save(record, Path(path))
     return Path(path)
 
 
