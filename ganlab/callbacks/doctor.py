@@ -9,7 +9,7 @@ Every ``every_kimg`` (after ``start_kimg``) it measures
   probability that a real sample scores above a fake one (1: D wins outright, so G's gradient
   carries little information; any objective, Wasserstein included);
 * ``doctor/grad_ratio_d`` / ``_g``: the largest gradient norm since the last check over the
-  median of the run so far (an explosion shows as a ratio in the hundreds);
+  median of the earlier intervals' medians (an explosion shows as a ratio in the hundreds);
 * ``doctor/d_loss_cv``: the coefficient of variation of D's loss over the last ``window``
   steps (violent oscillation).
 
@@ -100,9 +100,9 @@ class GANDoctor(EveryKimg):
         self._reals: deque[Tensor] = deque()
         self._real_count = 0
         self._batch: Batch | None = None
-        self._d_losses: deque[float] = deque(maxlen=window)
-        self._grad_history: dict[str, list[float]] = {"d": [], "g": []}
-        self._grad_recent: dict[str, float] = {"d": 0.0, "g": 0.0}
+        self._d_losses: deque[Tensor] = deque(maxlen=window)
+        self._grad_history: dict[str, list[Tensor]] = {"d": [], "g": []}  # since the last check
+        self._medians: dict[str, list[float]] = {"d": [], "g": []}  # each interval's median
         self.findings: list[Finding] = []  # of the last check
         self.history: list[dict[str, Any]] = []  # every check's measurements
 
@@ -113,19 +113,20 @@ class GANDoctor(EveryKimg):
         assert isinstance(pl_module, GAN), "GANDoctor needs a ganlab GAN module"
         data = pl_module.unpack_batch(batch)
         self._batch = data
-        rows = features(data.real.detach())
-        self._reals.append(rows)
-        self._real_count += len(rows)
-        while self._real_count - len(self._reals[0]) >= self.num_samples:
-            self._real_count -= len(self._reals.popleft())
+        # reals only from the batches just before a check (pooling every batch would be work
+        # on the training step's path); the training loop's values stay on the device until then
+        if pl_module.kimg + 2 * self.num_samples / 1000 >= self._next_kimg:
+            rows = features(data.real.detach())
+            self._reals.append(rows)
+            self._real_count += len(rows)
+            while self._real_count - len(self._reals[0]) >= self.num_samples:
+                self._real_count -= len(self._reals.popleft())
         stats = pl_module.step_stats
         if "d_loss" in stats:
-            self._d_losses.append(float(stats["d_loss"]))
+            self._d_losses.append(stats["d_loss"])
         for player in ("d", "g"):
-            if f"grad_norm_{player}" in stats:
-                norm = float(stats.pop(f"grad_norm_{player}"))
+            if (norm := stats.pop(f"grad_norm_{player}", None)) is not None:
                 self._grad_history[player].append(norm)
-                self._grad_recent[player] = max(self._grad_recent[player], norm)
         super().on_train_batch_end(trainer, pl_module)
 
     # ------------------------------------------------------------------ measurement
@@ -142,12 +143,18 @@ class GANDoctor(EveryKimg):
         if self._batch is not None:
             values["d_auc"] = self._d_auc(pl_module, self._batch)
         for player, history in self._grad_history.items():
-            if history:
-                median = statistics.median(history)
-                values[f"grad_ratio_{player}"] = self._grad_recent[player] / max(median, 1e-12)
+            if history:  # the largest norm of this interval over the median of interval medians
+                norms = torch.stack(history).float()
+                recent = float(norms.max())
+                self._medians[player].append(float(norms.median()))
+                median = statistics.median(self._medians[player])
+                values[f"grad_ratio_{player}"] = recent / max(median, 1e-12)
+                self._grad_history[player] = []
         if len(self._d_losses) > 1:
-            mean = statistics.fmean(self._d_losses)
-            values["d_loss_cv"] = statistics.pstdev(self._d_losses) / max(abs(mean), 1e-8)
+            losses = torch.stack(list(self._d_losses)).float()
+            values["d_loss_cv"] = float(
+                losses.std(correction=0) / losses.mean().abs().clamp_min(1e-8)
+            )
         return values
 
     def _d_auc(self, pl_module: GAN, data: Batch) -> float:
@@ -222,6 +229,7 @@ class GANDoctor(EveryKimg):
     # ------------------------------------------------------------------ reporting
     def run(self, trainer: L.Trainer, pl_module: GAN, final: bool) -> None:
         if pl_module.kimg < self.start_kimg or not self._reals:
+            self._grad_history = {"d": [], "g": []}
             return
         values = self.measure(pl_module)
         signals = self.diagnose(values, pl_module.kimg)
@@ -243,7 +251,6 @@ class GANDoctor(EveryKimg):
         if self.findings and not findings:
             rank_zero_info(f"GANDoctor: healthy again at {pl_module.kimg:.0f} kimg")
         self.findings = findings
-        self._grad_recent = {"d": 0.0, "g": 0.0}
         record = {"kimg": pl_module.kimg, **values, "findings": [f.key for f in findings]}
         self.history.append(record)
         self._report(trainer, record, new)
