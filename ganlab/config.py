@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from ganlab.losses.info import q_outputs
 from ganlab.networks.layers import packed_shape
@@ -68,6 +68,34 @@ RESOLVERS: dict[str, Callable[..., Any]] = {
 }
 
 
+def name_run(
+    cfg: DictConfig, choices: Mapping[str, Any], sweep: str | None = None, job: int | None = None
+) -> None:
+    """Fill ``cfg.run_name`` and ``cfg.run_group`` (the W&B run's name and group) where they
+    are null, from the config groups chosen (``choices``: Hydra's ``runtime.choices``) and the
+    seed; the runs of a sweep (``sweep``: its directory name, ``job``: the run's number) share
+    one group.
+
+    >>> cfg = OmegaConf.create({"run_name": None, "run_group": None, "seed": 3})
+    >>> name_run(cfg, {"model": "wgan_gp", "data": "grid25", "experiment": None})
+    >>> cfg.run_name, cfg.run_group
+    ('wgan_gp-grid25-s3', 'wgan_gp-grid25')
+    >>> name_run(cfg := OmegaConf.create({"run_name": None, "run_group": None, "seed": 0}),
+    ...          {"model": "gan", "data": "grid25", "experiment": "coverage"}, "2026-11-26_10-00-00", 4)
+    >>> cfg.run_name, cfg.run_group
+    ('coverage-gan-grid25-s0-4', 'coverage-2026-11-26_10-00-00')
+    """
+    parts = [choices.get("experiment"), choices.get("model"), choices.get("data")]
+    base = "-".join(str(p) for p in parts if p)
+    name = base + ("" if cfg.get("seed") is None else f"-s{cfg.seed}")
+    with open_dict(cfg):
+        if cfg.get("run_name") is None:
+            cfg.run_name = name if job is None else f"{name}-{job}"
+        if cfg.get("run_group") is None:
+            group = choices.get("experiment") or base
+            cfg.run_group = group if sweep is None else f"{group}-{sweep}"
+
+
 def register_resolvers() -> None:
     for name, resolver in RESOLVERS.items():
         if not OmegaConf.has_resolver(name):
@@ -88,7 +116,13 @@ def compose_config(
     from hydra import compose, initialize_config_dir
 
     register_resolvers()
+    overrides = (f"paths.output_dir={output_dir}", *overrides)
     with initialize_config_dir(config_dir(), version_base="1.3"):
-        cfg = compose(config_name, overrides=[f"paths.output_dir={output_dir}", *overrides])
+        cfg = compose(config_name, overrides=list(overrides), return_hydra_config=True)
+    choices = cfg.hydra.runtime.choices
+    with open_dict(cfg):
+        del cfg.hydra  # its ${hydra:...} values exist only inside a Hydra run
+    if "run_name" in cfg:
+        name_run(cfg, choices)
     OmegaConf.resolve(cfg)
     return cfg

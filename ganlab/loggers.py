@@ -9,7 +9,7 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
 
@@ -78,3 +78,29 @@ def log_now(trainer: L.Trainer, metrics: Mapping[str, float | Tensor]) -> None:
     for logger in trainer.loggers:
         logger.log_metrics(values, step=step)
     trainer.callback_metrics.update({name: torch.tensor(v) for name, v in values.items()})
+
+
+def log_histograms(trainer: L.Trainer, values: Mapping[str, Tensor]) -> None:
+    """Log the distribution of each tensor in ``values`` at the current step: a histogram in
+    W&B and TensorBoard, the 10/50/90% quantiles (``<name>_q10`` ...) in other loggers."""
+    step = trainer.fit_loop.epoch_loop._batches_that_stepped
+    flat = {name: value.detach().float().flatten().cpu() for name, value in values.items()}
+    for logger in trainer.loggers:
+        if isinstance(logger, WandbLogger):
+            import wandb
+
+            histograms = {name: wandb.Histogram(v.tolist()) for name, v in flat.items()}
+            logger.experiment.log({**histograms, "trainer/global_step": step})
+        elif isinstance(logger, TensorBoardLogger):
+            for name, v in flat.items():
+                logger.experiment.add_histogram(name, v, global_step=step)
+        else:
+            levels = (10, 50, 90)
+            quantiles = {
+                f"{name}_q{level}": float(value)
+                for name, v in flat.items()
+                for level, value in zip(
+                    levels, torch.quantile(v, torch.tensor(levels) / 100), strict=True
+                )
+            }
+            logger.log_metrics(quantiles, step=step)

@@ -8,22 +8,29 @@ Returns the value of ``optimized_metric`` (when set and logged) so Hydra sweeper
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import hydra
 import lightning as L
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from ganlab.checkpoints import CheckpointError, read_checkpoint
-from ganlab.config import config_dir, register_resolvers
+from ganlab.config import config_dir, name_run, register_resolvers
 from ganlab.data import DataError
 from ganlab.loggers import finish_wandb
 from ganlab.models import GAN
 from ganlab.models.divergence import DivergenceError
+from ganlab.provenance import provenance
 from ganlab.validation import ConfigError, check_combinations, check_model, check_targets
 
 register_resolvers()
@@ -85,6 +92,8 @@ def train(cfg: DictConfig) -> TrainResult:
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
     config = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(config, dict)
+    config["provenance"] = provenance()  # version, git commit, libraries, host
     for logger in trainer.loggers:
         logger.log_hyperparams(config)  # type: ignore[arg-type]
 
@@ -99,15 +108,81 @@ def train(cfg: DictConfig) -> TrainResult:
 
     metric_name = cfg.get("optimized_metric")
     metric = trainer.callback_metrics.get(metric_name) if metric_name else None
+    if metric_name and metric is None:  # a sweeper would get None: say which names exist
+        logged = ", ".join(sorted(trainer.callback_metrics)) or "none"
+        raise ConfigError(
+            f"optimized_metric={metric_name} was never logged by this run (logged: {logged}); "
+            "set optimized_metric to one of those, or make the run measure it (val/fid5k: "
+            "callbacks.evaluation.every_kimg > 0, num_fake=5000; val/kl: data=ring8 or grid25)"
+        )
     return TrainResult(trainer, model, datamodule, None if metric is None else float(metric))
+
+
+# What Lightning's DDP launcher sets in the launching process's environment: left over from
+# one job of a sweep, LOCAL_RANK would make the next job expect processes nobody starts.
+LAUNCHER_ENV = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
+
+
+@contextmanager
+def _restored(names: tuple[str, ...]) -> Iterator[None]:
+    """Put the environment variables ``names`` back as they were on entry."""
+    saved = {name: os.environ.get(name) for name in names}
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _as_single_run(hydra_cfg: Any) -> None:  # HydraConf, a structured DictConfig
+    """Make this job of a sweep relaunchable on its own.
+
+    Lightning starts DDP's other processes by re-running ``sys.argv`` with
+    ``hydra.run.dir=<HydraConfig run.dir>``; inside a sweep that command line still says ``-m``
+    and the whole sweep, so each of them would run every job of the sweep again (pairing up
+    with the wrong jobs, into a second sweep directory). Here the command line becomes this
+    job's own overrides, and ``run.dir`` this job's directory.
+    """
+    from hydra._internal.utils import get_args_parser
+
+    args = get_args_parser().parse_args(sys.argv[1:])
+    flags = [
+        arg
+        for name, value in (
+            ("--config-path", args.config_path),
+            ("--config-name", args.config_name),
+            ("--config-dir", args.config_dir),
+        )
+        if value is not None
+        for arg in (name, value)
+    ]
+    sys.argv = [sys.argv[0], *flags, *hydra_cfg.overrides.task]
+    with read_write(hydra_cfg):
+        hydra_cfg.run.dir = hydra_cfg.runtime.output_dir
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
 def main(cfg: DictConfig) -> float | None:
+    hydra_cfg = HydraConfig.get()
+    multirun = hydra_cfg.mode == RunMode.MULTIRUN
+    if multirun:
+        _as_single_run(hydra_cfg)
+    name_run(
+        cfg,
+        hydra_cfg.runtime.choices,
+        sweep=Path(hydra_cfg.sweep.dir).name if multirun else None,
+        job=hydra_cfg.job.num if multirun else None,
+    )
     try:
-        return train(cfg).metric
-    except USER_ERRORS as error:  # the message is the whole story: no traceback
-        raise SystemExit(f"{type(error).__name__}: {error}") from None
+        with _restored(LAUNCHER_ENV) if multirun else nullcontext():
+            return train(cfg).metric
+    except USER_ERRORS as error:
+        if multirun:  # this job fails (a sweeper may go on: Optuna's max_failure_rate), not all
+            raise
+        raise SystemExit(f"{type(error).__name__}: {error}") from None  # the message says all
 
 
 if __name__ == "__main__":

@@ -124,3 +124,35 @@ class PoisonBatch(L.Callback):
         if (trainer.current_epoch, idx) == self.at:
             real = batch[0] if isinstance(batch, (list, tuple)) else batch
             real[0] = float("nan")
+
+
+def wandb_records(path: str | Path) -> list[Any]:
+    """The records of an offline W&B run's ``run-<id>.wandb`` file, as protobuf ``Record``s.
+
+    The file is a 7-byte header (``:W&B``, a 2-byte magic, a version byte) followed by a
+    LevelDB-style log: 32 KiB blocks of chunks, each a 7-byte header (CRC-32C, little-endian
+    length, type: 1 full, 2 first, 3 middle, 4 last) and its bytes; a block's tail shorter
+    than a chunk header is zero padding.
+    """
+    import struct
+
+    from wandb.proto import wandb_internal_pb2
+
+    data = Path(path).read_bytes()
+    assert data[:4] == b":W&B", f"{path} is not a W&B run file"
+    block, records, parts, pos = 32768, [], b"", 7
+    while pos + 7 <= len(data):
+        if block - pos % block < 7:  # padding up to the next block
+            pos += block - pos % block
+            continue
+        _crc, length, kind = struct.unpack("<IHB", data[pos : pos + 7])
+        if kind == 0 and length == 0:  # zeroed space at the end of a block
+            pos += block - pos % block
+            continue
+        chunk, pos = data[pos + 7 : pos + 7 + length], pos + 7 + length
+        parts = chunk if kind in (1, 2) else parts + chunk
+        if kind in (1, 4):
+            record = wandb_internal_pb2.Record()
+            record.ParseFromString(parts)
+            records.append(record)
+    return records

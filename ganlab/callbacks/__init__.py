@@ -4,6 +4,7 @@ from ganlab.callbacks.checkpoint import LastCheckpoint
 from ganlab.callbacks.divergence import DivergenceGuard
 from ganlab.callbacks.doctor import GANDoctor
 from ganlab.callbacks.evaluation import FeatureMetricsMonitor
+from ganlab.callbacks.histograms import LogitHistograms
 from ganlab.callbacks.mixture import MixtureCoverageMonitor
 from ganlab.callbacks.periodic import EveryKimg
 from ganlab.callbacks.preemption import Preemption
@@ -18,6 +19,7 @@ __all__ = [
     "GANDoctor",
     "KimgBudget",
     "LastCheckpoint",
+    "LogitHistograms",
     "MixtureCoverageMonitor",
     "Preemption",
     "SampleGrid",

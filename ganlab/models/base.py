@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -187,7 +188,8 @@ class GAN(L.LightningModule):
         self.g_steps = 0
         self._rng_states: list[dict[str, Any]] | None = None  # from a checkpoint, per process
         self.nonfinite: NonFinite | None = None  # a skipped non-finite step, until handled
-        self.step_stats: dict[str, Tensor] = {}  # this step's losses and gradient norms
+        self.step_stats: dict[str, Tensor] = {}  # this step's losses, logits, gradient norms
+        self._throughput_mark: tuple[float, int] | None = None  # (time, images) at the last log
 
     # ----------------------------------------------------------------- hooks a variant overrides
     def unpack_batch(self, batch: Any) -> Batch:
@@ -270,6 +272,8 @@ class GAN(L.LightningModule):
         real_logits, real_aux = self.discriminate_aux(real, batch.labels)
         fake_logits, fake_aux = self.discriminate_aux(fake, batch.fake_labels)
         loss = self.loss.discriminator(real_logits, fake_logits)
+        self.step_stats["d_real_logits"] = real_logits.detach()  # for LogitHistograms
+        self.step_stats["d_fake_logits"] = fake_logits.detach()
         logs = {
             "train/d_real": real_logits.detach().mean(),
             "train/d_fake": fake_logits.detach().mean(),
@@ -372,7 +376,21 @@ class GAN(L.LightningModule):
         self.images_seen += data.size * self.trainer.world_size
         if logging:
             logs["train/kimg"] = torch.tensor(self.kimg)
+            for player, opt in (("d", d_opt), ("g", g_opt)):
+                lr = opt.optimizer.param_groups[0]["lr"]
+                logs[f"train/lr_{player}"] = torch.tensor(lr, dtype=torch.float64)
+            if (speed := self._throughput()) is not None:
+                logs["train/kimg_per_s"] = torch.tensor(speed, dtype=torch.float64)
             log_now(self.trainer, logs)
+
+    def _throughput(self) -> float | None:
+        """Thousands of real images per second since the previous call (wall clock: every
+        callback's work counts), or None on the first call of a run."""
+        now, last = (time.perf_counter(), self.images_seen), self._throughput_mark
+        self._throughput_mark = now
+        if last is None or now[0] <= last[0]:
+            return None
+        return (now[1] - last[1]) / 1000 / (now[0] - last[0])
 
     def _step(
         self,
@@ -498,6 +516,7 @@ class GAN(L.LightningModule):
         """Give each process its own random stream: the checkpoint's on a resume (so latents
         and noise continue exactly), else one derived from the seed and the process's rank
         (Lightning seeds every DDP process alike, which would repeat the same fakes on each)."""
+        self._throughput_mark = None
         states, self._rng_states = self._rng_states, None
         rank, world = self.global_rank, self.trainer.world_size
         if states is not None and len(states) == world:

@@ -151,3 +151,32 @@ def test_built_wheel_ships_the_configs(tmp_path: Path) -> None:
         cwd=str(tmp_path),
     )
     assert Path(run_dir(out)).is_relative_to(tmp_path)
+
+
+def test_ddp_inside_a_sweep_runs_each_job_once(tmp_path: Path) -> None:
+    # Lightning starts DDP's other processes by re-running the command line: with `-m` and a
+    # sweep in it, each would re-run the whole sweep unless they get this job's overrides only
+    out = run_cli(
+        "ganlab.train",
+        "-m",
+        "model=gan",
+        "data=ring8",
+        "seed=0,1",
+        "trainer=ddp_cpu",
+        "debug=fast",
+        f"paths.root_dir={tmp_path}",
+        timeout=400,
+    )
+    checkpoints = sorted(glob.glob(str(tmp_path / "outputs/**/last.ckpt"), recursive=True))
+    sweeps = {Path(c).parents[2] for c in checkpoints}
+    assert len(checkpoints) == 2 and len(sweeps) == 1, (checkpoints, out[-3000:])
+    for seed, path in enumerate(checkpoints):
+        checkpoint = torch.load(path, weights_only=False)
+        assert checkpoint["hyper_parameters"] is not None
+        assert len(checkpoint["ganlab"]["rng"]) == 2  # written by a job of two processes
+        assert Path(path).parents[1].name == str(seed)
+    # DDP's second processes ran their own job only: no sweep of their own, no other run dirs
+    (sweep,) = sweeps
+    assert out.count("Launching 2 jobs") == 1, out[-3000:]
+    assert list((tmp_path / "outputs").rglob("multirun.yaml")) == [sweep / "multirun.yaml"]
+    assert sorted(p.name for p in sweep.iterdir()) == ["0", "1", "multirun.yaml"]
