@@ -1,30 +1,146 @@
 """Draw samples from a trained checkpoint.
 
 python -m ganlab.sample ckpt=<run>/checkpoints/last.ckpt num_samples=64 out=grid.png
-python -m ganlab.sample ckpt=... num_samples=1000 out=samples.pt   # raw tensor in [-1, 1]
+python -m ganlab.sample ckpt=... num_samples=1000 out=samples.pt   # raw tensor in [-1, 1] (or .npy)
 python -m ganlab.sample ckpt=... labels=[0,1,2]      # conditional G: a row of per_class each
 python -m ganlab.sample ckpt=... class_grid=true     # conditional G: a row per class
 python -m ganlab.sample ckpt=... traverse=c2         # InfoGAN: vary code c2 along each row
+python -m ganlab.sample ckpt=... interpolate=slerp steps=10 rows=8 out=walk.gif  # + walk.png
+python -m ganlab.sample ckpt=... interpolate=slerp out=frames/   # frame_0000.png ... + grid.png
+python -m ganlab.sample ckpt=... truncation=0.5      # any mode: the truncation trick
+python -m ganlab.sample ckpt=... num_samples=50000 out=fakes/    # 000000.png ... for FID tools
+
+Every mode is reproducible from ``seed``: the same seed gives the same files, byte for byte.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
+import inspect
+import math
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import hydra
 import torch
 from omegaconf import DictConfig
 from torch import Tensor
 
+from ganlab.checkpoints import CheckpointError
 from ganlab.config import config_dir, register_resolvers
 from ganlab.generator import TrainedGenerator, load_generator
-from ganlab.plotting import save_samples
+from ganlab.latent import INTERPOLATIONS, interpolation_path, truncated_normal
+from ganlab.networks.conditional import sample_inputs
+from ganlab.plotting import image_grid, save_samples
 
 register_resolvers()
+
+TENSOR_SUFFIXES = (".pt", ".npy")
+ANIMATION_SUFFIXES = (".gif", ".mp4")
+# the files this command writes into a folder: all that overwrite=true may replace
+OWN_FILES = re.compile(r"\d{6,}\.png|frame_\d{4,}\.png|grid\.png|samples\.npy")
+VIDEO_HELP = (
+    "pip install 'imageio[ffmpeg]' (or PyAV with a torchvision that has "
+    "torchvision.io.write_video); out=<file>.gif or a folder of PNG frames (out=<dir>/) "
+    "need neither"
+)
 
 
 class SampleError(ValueError):
     """The sampling request does not fit the checkpoint; the message says what does."""
+
+
+def output_kind(out: str) -> str:
+    """What ``out`` asks for: "folder" (ends with /, is a folder or has no suffix), "tensor"
+    (.pt, .npy), "gif", "mp4" or "image" (a PNG or another picture format Pillow writes).
+
+    >>> [output_kind(o) for o in ("fakes/", "x.pt", "x.npy", "walk.gif", "w.mp4", "g.png")]
+    ['folder', 'tensor', 'tensor', 'gif', 'mp4', 'image']
+    """
+    path = Path(out)
+    suffix = path.suffix.lower()
+    if out.endswith(("/", os.sep)) or path.is_dir() or not suffix:
+        return "folder"
+    if suffix in TENSOR_SUFFIXES:
+        return "tensor"
+    if suffix in ANIMATION_SUFFIXES:
+        return suffix[1:]
+    from PIL import Image
+
+    if suffix not in Image.registered_extensions():
+        raise SampleError(
+            f"out={out}: {suffix} is not a format this command writes; use a picture (.png), "
+            "a tensor (.pt, .npy), an animation (.gif, .mp4) or a folder (out=<dir>/)"
+        )
+    return "image"
+
+
+def truncation_psi(cfg: DictConfig) -> float | None:
+    """``truncation=`` as a float in (0, 1], or None (no truncation)."""
+    psi = cfg.truncation
+    if psi is None:
+        return None
+    if isinstance(psi, bool) or not isinstance(psi, int | float) or not 0 < psi <= 1:
+        raise SampleError(
+            f"truncation={psi} is out of range: use 0 < truncation <= 1 (the spread of the "
+            "latents kept; 1 = BigGAN's truncation at 2 standard deviations), or "
+            "truncation=null for none"
+        )
+    return float(psi)
+
+
+def check_request(cfg: DictConfig) -> None:
+    """Refuse requests that no checkpoint could satisfy, before loading one."""
+    kind = output_kind(str(cfg.out))
+    truncation_psi(cfg)
+    for key in ("num_samples", "batch_size", "steps", "per_class"):
+        value = cfg[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SampleError(f"{key}={value} must be a whole number >= 1")
+    if cfg.rows is not None and (not isinstance(cfg.rows, int) or cfg.rows < 1):
+        raise SampleError(f"rows={cfg.rows} must be a whole number >= 1 (or null)")
+    if not isinstance(cfg.fps, int | float) or cfg.fps <= 0:
+        raise SampleError(f"fps={cfg.fps} must be positive (frames per second)")
+    if cfg.interpolate is not None:
+        if cfg.interpolate not in INTERPOLATIONS:
+            raise SampleError(
+                f"interpolate={cfg.interpolate} is not an interpolation: use interpolate=slerp "
+                "(along the sphere, for Gaussian latents) or interpolate=lerp (a straight line)"
+            )
+        if cfg.steps < 2:
+            raise SampleError(
+                f"steps={cfg.steps}: an interpolation needs steps >= 2 (its two ends), e.g. steps=10"
+            )
+        if cfg.traverse is not None:
+            raise SampleError("interpolate and traverse make two different grids: use one of them")
+        if cfg.rows is not None and (cfg.labels is not None or cfg.class_grid):
+            raise SampleError(
+                "rows= and labels=/class_grid= both set the rows of an interpolation: with "
+                "labels each listed class gets a row; drop one of them"
+            )
+    elif kind in ("gif", "mp4"):
+        raise SampleError(
+            f"out={cfg.out} animates an interpolation: add interpolate=slerp (or lerp), or "
+            "write a picture (out=<file>.png)"
+        )
+    elif kind == "folder" and (
+        cfg.traverse is not None or cfg.labels is not None or cfg.class_grid
+    ):
+        raise SampleError(
+            f"out={cfg.out} (a folder) gets num_samples single images (classes uniform for a "
+            "conditional G) or, with interpolate=, animation frames; labels/class_grid/traverse "
+            "make one grid: use out=<file>.png"
+        )
+    if kind == "folder":
+        check_folder(Path(cfg.out), bool(cfg.overwrite))  # refuse now rather than after generating
+    if kind == "mp4":
+        video_writer()
 
 
 def requested_labels(generator: TrainedGenerator, cfg: DictConfig) -> list[int] | None:
@@ -43,11 +159,88 @@ def requested_labels(generator: TrainedGenerator, cfg: DictConfig) -> list[int] 
     return [int(k) for k in labels]
 
 
-def traversal(generator: TrainedGenerator, code: str, steps: int, rows: int, seed: int) -> Tensor:
+# -- latents --------------------------------------------------------------------------------
+
+
+def noise_width(network: torch.nn.Module) -> int:
+    """The Gaussian part of a generator's latent (InfoGAN codes follow it)."""
+    width: Any = getattr(network, "noise_dim", None)
+    return int(network.latent_dim if width is None else width)  # type: ignore[arg-type]
+
+
+def tracks_average(network: torch.nn.Module) -> bool:
+    """Whether the generator keeps an average latent ``w_avg`` (as StyleGAN's mapping network
+    does) and truncates towards it itself: ``forward(z, [labels,] truncation_psi=psi)``, the
+    convention of NVIDIA's StyleGAN2/3 generators. No ganlab generator does yet; for all of
+    them truncation acts on ``z`` (:func:`ganlab.latent.truncated_normal`)."""
+    if not isinstance(getattr(network, "w_avg", None), Tensor):
+        return False
+    return "truncation_psi" in inspect.signature(network.forward).parameters
+
+
+def draw_latents(
+    generator: TrainedGenerator,
+    n: int,
+    rng: torch.Generator,
+    psi: float | None = None,
+    labels: Tensor | None = None,  # classes (conditional G); None: uniform from rng
+) -> tuple[Tensor, Tensor | None]:
+    """``n`` latents from the generator's prior and their labels (for a conditional G), on the
+    CPU; with ``psi`` the Gaussian noise is :func:`~ganlab.latent.truncated_normal` instead
+    (InfoGAN codes keep their prior) unless the generator truncates towards ``w_avg`` itself.
+    Without ``psi``, the same draws as ``generator.sample(n, seed)``."""
+    network = generator.network
+    latent, labels = sample_inputs(network, n, rng, labels)
+    if psi is not None and not tracks_average(network):
+        width = noise_width(network)
+        noise = truncated_normal(n, width, psi, generator=rng)
+        latent = torch.cat([noise, latent[:, width:]], dim=1)
+    return latent, labels
+
+
+@torch.no_grad()
+def generate(
+    generator: TrainedGenerator, latent: Tensor, labels: Tensor | None, psi: float | None
+) -> Tensor:
+    """The generator's samples of these latents (on the CPU)."""
+    network = generator.network
+    if psi is None or not tracks_average(network):
+        return generator.sample(len(latent), z=latent, labels=labels).cpu()
+    args = [latent.to(generator.device)]
+    if labels is not None:
+        args.append(labels.to(generator.device))
+    return network(*args, truncation_psi=psi).cpu()
+
+
+def stream(
+    generator: TrainedGenerator, n: int, batch_size: int, seed: int, psi: float | None
+) -> Iterator[Tensor]:
+    """``n`` samples in batches from one seeded stream (classes uniform for a conditional G):
+    without truncation, the images ``generator.batches(n, batch_size, seed)`` gives, which are
+    the fakes ``python -m ganlab.evaluate`` scores with the same seed and batch size."""
+    rng = torch.Generator().manual_seed(seed)
+    for start in range(0, n, batch_size):
+        yield generate(
+            generator, *draw_latents(generator, min(batch_size, n - start), rng, psi), psi
+        )
+
+
+# -- what each mode draws -------------------------------------------------------------------
+
+
+def traversal(
+    generator: TrainedGenerator,
+    code: str,
+    steps: int,
+    rows: int,
+    seed: int,
+    psi: float | None = None,
+) -> Tensor:
     """InfoGAN latent traversal: a grid whose columns vary ``code`` and whose rows are the
     values of the first categorical code, all with the same noise (or ``rows`` noise draws
     when that is the code varied). A continuous code runs from -2 to 2 (beyond its training
-    range [-1, 1], as in the paper); other continuous codes stay at 0."""
+    range [-1, 1], as in the paper); other continuous codes stay at 0. With ``psi`` the noise
+    is truncated."""
     network = generator.network
     names: list[str] = list(getattr(network, "code_names", []))
     if code not in names:
@@ -67,6 +260,8 @@ def traversal(generator: TrainedGenerator, code: str, steps: int, rows: int, see
     n_rows = int(codes[row_code]) if row_code is not None else rows
     rng = torch.Generator().manual_seed(seed)
     noise, values = network.split_latent(network.sample_latent(n_rows, rng))  # type: ignore[operator]
+    if psi is not None and not tracks_average(network):
+        noise = truncated_normal(n_rows, noise.shape[1], psi, generator=rng)
     if row_code is not None:  # rows differ only in their category: one noise for the grid
         noise = noise[:1].expand(n_rows, -1)
     noise = noise.repeat_interleave(len(columns), dim=0)  # one noise vector per row
@@ -81,40 +276,272 @@ def traversal(generator: TrainedGenerator, code: str, steps: int, rows: int, see
         else:
             grid.append(values[i].repeat_interleave(len(columns)))
     latent = network.join_latent(noise, grid)  # type: ignore[operator]
-    return generator.sample(len(latent), z=latent)
+    labels = None
+    if generator.num_classes:  # a class per row, from the seed
+        labels = torch.randint(generator.num_classes, (n_rows,), generator=rng)
+        labels = labels.repeat_interleave(len(columns))
+    return generate(generator, latent, labels, psi)
+
+
+def interpolation(
+    generator: TrainedGenerator,
+    mode: str,
+    steps: int,
+    rows: int,
+    seed: int,
+    psi: float | None = None,
+    labels: Tensor | None = None,  # one class per row (conditional G); None: uniform
+) -> Tensor:
+    """``rows`` interpolations of ``steps`` samples, ``(rows, steps, *shape)``: each row goes
+    from one seeded latent to another (``mode``: "slerp" or "lerp"). Only the Gaussian noise
+    moves: a row keeps its class (conditional G) and its InfoGAN codes. With ``psi`` the ends
+    are truncated latents."""
+    rng = torch.Generator().manual_seed(seed)
+    start, labels = draw_latents(generator, rows, rng, psi, labels)
+    end, _ = draw_latents(generator, rows, rng, psi, labels)
+    width = noise_width(generator.network)
+    path = interpolation_path(start[:, :width], end[:, :width], steps, mode)  # (steps, rows, w)
+    fixed = start[:, width:].expand(steps, -1, -1)  # codes stay those of the start
+    latent = torch.cat([path, fixed], dim=2).transpose(0, 1).reshape(rows * steps, -1)
+    row_labels = labels.repeat_interleave(steps) if labels is not None else None
+    samples = generate(generator, latent, row_labels, psi)
+    return samples.view(rows, steps, *samples.shape[1:])
+
+
+# -- writing --------------------------------------------------------------------------------
+
+
+def to_pixels(grid: Tensor) -> Tensor:
+    """A (C, H, W) grid in [0, 1] -> (H, W, C) uint8, as ``torchvision.utils.save_image``."""
+    return grid.mul(255).add(0.5).clamp(0, 255).permute(1, 2, 0).to(torch.uint8)
+
+
+def save_tensor(samples: Tensor, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".npy":
+        import numpy as np
+
+        np.save(out, samples.numpy())
+    else:
+        torch.save(samples, out)
+
+
+def installed(module: str) -> bool:
+    """Whether ``module`` can be imported (without importing it)."""
+    return importlib.util.find_spec(module) is not None
+
+
+def video_writer() -> Callable[[Path, list[Tensor], float], None]:
+    """A function writing (H, W, 3) uint8 frames to an MP4, from imageio's ffmpeg plugin or
+    torchvision's writer (PyAV); a :class:`SampleError` saying what to install otherwise."""
+    if installed("imageio") and installed("imageio_ffmpeg"):
+
+        def imageio_writer(out: Path, frames: list[Tensor], fps: float) -> None:
+            import imageio.v2 as imageio
+
+            arrays = [frame.numpy() for frame in frames]
+            imageio.mimwrite(out, arrays, fps=fps, macro_block_size=1)
+
+        return imageio_writer
+    import torchvision.io
+
+    write_video = getattr(torchvision.io, "write_video", None)
+    if write_video is not None and installed("av"):
+
+        def torchvision_writer(out: Path, frames: list[Tensor], fps: float) -> None:
+            write_video(str(out), torch.stack(frames), fps=fps)
+
+        return torchvision_writer
+    raise SampleError(f"out=<file>.mp4 needs a video encoder: {VIDEO_HELP}")
+
+
+def even(frame: Tensor) -> Tensor:
+    """Pad an (H, W, C) frame with white to even sides (H.264's 4:2:0 needs them)."""
+    h, w = frame.shape[:2]
+    if h % 2 == 0 and w % 2 == 0:
+        return frame
+    padded = torch.full((h + h % 2, w + w % 2, frame.shape[2]), 255, dtype=frame.dtype)
+    padded[:h, :w] = frame
+    return padded
+
+
+def write_png(pixels: Tensor, path: Path) -> None:
+    """(H, W, C) uint8 -> PNG (grayscale for one channel), as ``save_image`` encodes it."""
+    from PIL import Image
+
+    array = pixels.numpy()
+    Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array).save(path)
+
+
+def check_folder(out: Path, overwrite: bool) -> None:
+    """A folder export may write to a new or empty folder, or (``overwrite``) replace one
+    holding only files this command writes; anything else is refused before any work."""
+    if out.exists() and not out.is_dir():
+        raise SampleError(f"out={out} is a file: a folder export needs a folder path")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    if not overwrite:
+        raise SampleError(
+            f"out={out} is not empty: pass overwrite=true to replace its samples, or name a "
+            "new folder"
+        )
+    foreign = sorted(p.name for p in out.iterdir() if not OWN_FILES.fullmatch(p.name))
+    if foreign:
+        raise SampleError(
+            f"out={out} holds files ganlab.sample did not write ({', '.join(foreign[:3])}): "
+            "overwrite=true only replaces folders of samples; name a new folder"
+        )
+
+
+@contextlib.contextmanager
+def staged_folder(out: Path, overwrite: bool) -> Iterator[Path]:
+    """A hidden folder next to ``out`` to write into; renamed to ``out`` once complete (the old
+    ``out`` moved aside and deleted only then), removed if writing fails: ``out`` is never a
+    half-written export."""
+    check_folder(out, overwrite)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.parent / f".{out.name}.partial-{os.getpid()}-{time.time_ns()}"
+    staging.mkdir()
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    old = None
+    if out.is_dir():
+        old = out.parent / f".{out.name}.old-{os.getpid()}-{time.time_ns()}"
+        out.rename(old)
+    staging.rename(out)
+    if old is not None:
+        shutil.rmtree(old)
+
+
+def export(generator: TrainedGenerator, cfg: DictConfig, out: Path, psi: float | None) -> str:
+    """``num_samples`` samples as single 8-bit PNGs ``000000.png, ...`` (for torch-fidelity,
+    clean-fid or ``ganlab.evaluate fake=``), quantized as ganlab's FID does
+    (:func:`~ganlab.metrics.features.to_uint8`), ``batch_size`` at a time; 2-D points as
+    ``samples.npy``. Returns what was written."""
+    from ganlab.metrics.features import to_uint8
+
+    n = int(cfg.num_samples)
+    batches = stream(generator, n, int(cfg.batch_size), int(cfg.seed), psi)
+    with staged_folder(out, bool(cfg.overwrite)) as staging:
+        if len(generator.shape) != 3:  # 2-D points: a picture per point makes no sense
+            import numpy as np
+
+            np.save(staging / "samples.npy", torch.cat(list(batches)).numpy())
+            return (
+                f"{n} points in samples.npy (float32 ({n}, {', '.join(map(str, generator.shape))}); "
+                "2-D point data makes no images: load it with numpy.load, or use out=<file>.pt)"
+            )
+        digits = max(6, len(str(n - 1)))
+        index = 0
+        for batch in batches:
+            for image in to_uint8(batch).permute(0, 2, 3, 1):
+                write_png(image, staging / f"{index:0{digits}d}.png")
+                index += 1
+    size = "x".join(map(str, generator.shape[1:]))
+    return f"{n} PNGs {0:0{digits}d}.png..{n - 1:0{digits}d}.png ({size}, 8-bit)"
+
+
+def write_interpolation(
+    samples: Tensor, cfg: DictConfig, out: Path, kind: str
+) -> tuple[str, list[Path]]:
+    """Write ``(rows, steps, *shape)`` interpolations: a grid with a row per interpolation,
+    and for animations one frame per step (a grid of every row at that step)."""
+    rows, steps = samples.shape[:2]
+    flat = samples.reshape(rows * steps, *samples.shape[2:])
+    if kind == "tensor":
+        save_tensor(flat, out)
+        return "", [out]
+    if kind == "image":
+        return "", [save_samples(flat, out, steps)]
+    nrow = cfg.nrow or math.ceil(math.sqrt(rows))
+    frames = [to_pixels(image_grid(samples[:, t], nrow)) for t in range(steps)]
+    grid = to_pixels(image_grid(flat, steps))
+    if kind == "folder":
+        with staged_folder(out, bool(cfg.overwrite)) as staging:
+            write_png(grid, staging / "grid.png")
+            for t, frame in enumerate(frames):
+                write_png(frame, staging / f"frame_{t:04d}.png")
+        return f" as {steps} frames frame_0000.png.. and grid.png", [out]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    grid_path = out.with_suffix(".png")
+    write_png(grid, grid_path)
+    if kind == "gif":
+        from PIL import Image
+
+        pictures = [Image.fromarray(frame.numpy()) for frame in frames]
+        duration = round(1000 / cfg.fps)  # milliseconds per frame
+        pictures[0].save(out, save_all=True, append_images=pictures[1:], duration=duration, loop=0)
+    else:
+        video_writer()(out, [even(frame) for frame in frames], float(cfg.fps))
+    return f" ({steps} frames at {cfg.fps} fps)", [grid_path, out]
 
 
 def sample(cfg: DictConfig) -> Path:
+    check_request(cfg)
+    psi = truncation_psi(cfg)
+    kind = output_kind(str(cfg.out))
+    out = Path(cfg.out)
     generator = load_generator(cfg.ckpt, ema=cfg.ema, device=cfg.device)
     labels = requested_labels(generator, cfg)
     nrow = cfg.nrow
-    if cfg.traverse is not None:
-        samples = traversal(generator, str(cfg.traverse), cfg.steps, cfg.per_class, cfg.seed)
-        nrow = nrow or (cfg.steps if samples.shape[0] % cfg.steps == 0 else None)
-        what = f"traversal of {cfg.traverse}"
-    elif labels is not None:
-        per_row = torch.tensor(labels).repeat_interleave(cfg.per_class)
-        samples = generator.sample(len(per_row), seed=cfg.seed, labels=per_row)
-        nrow = nrow or cfg.per_class
-        what = f"{cfg.per_class} samples of each of classes {labels}"
-    else:
-        samples = generator.sample(cfg.num_samples, seed=cfg.seed)
+    written = [out]
+    detail = ""
+    if cfg.interpolate is not None:
+        rows = len(labels) if labels is not None else (cfg.rows or 8)
+        if kind in ("gif", "mp4", "folder") and len(generator.shape) != 3:
+            raise SampleError(
+                f"out={cfg.out}: 2-D point data has no frames to animate; use out=<file>.pt "
+                "(or .npy) for the paths, or out=<file>.png for a scatter plot of them"
+            )
+        row_labels = torch.tensor(labels) if labels is not None else None
+        paths = interpolation(
+            generator, str(cfg.interpolate), cfg.steps, rows, cfg.seed, psi, row_labels
+        )
+        detail, written = write_interpolation(paths, cfg, out, kind)
+        what = f"{rows} {cfg.interpolate} interpolations of {cfg.steps} steps"
+    elif kind == "folder":
+        detail = " as " + export(generator, cfg, out, psi)
         what = f"{cfg.num_samples} samples"
-    samples = samples.cpu()
-    out = Path(cfg.out)
-    if out.suffix == ".pt":
-        out.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(samples, out)
     else:
-        save_samples(samples, out, nrow)
+        if cfg.traverse is not None:
+            samples = traversal(
+                generator, str(cfg.traverse), cfg.steps, cfg.per_class, cfg.seed, psi
+            )
+            nrow = nrow or (cfg.steps if samples.shape[0] % cfg.steps == 0 else None)
+            what = f"traversal of {cfg.traverse}"
+        else:
+            classes = None
+            if labels is not None:
+                classes = torch.tensor(labels).repeat_interleave(cfg.per_class)
+                nrow = nrow or cfg.per_class
+                what = f"{cfg.per_class} samples of each of classes {labels}"
+            else:
+                what = f"{cfg.num_samples} samples"
+            n = len(classes) if classes is not None else cfg.num_samples
+            rng = torch.Generator().manual_seed(cfg.seed)
+            samples = generate(generator, *draw_latents(generator, n, rng, psi, classes), psi)
+        if kind == "tensor":
+            save_tensor(samples, out)
+        else:
+            save_samples(samples, out, nrow)
     weights = "EMA" if generator.ema else "raw"
-    print(f"{what} ({weights} generator, {generator.kimg:.1f} kimg) -> {out}")
+    truncated = f", truncation {psi}" if psi is not None else ""
+    targets = " + ".join(str(p) for p in written)
+    print(
+        f"{what} ({weights} generator, {generator.kimg:.1f} kimg{truncated}) -> {targets}{detail}"
+    )
     return out
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="sample")
 def main(cfg: DictConfig) -> None:
-    sample(cfg)
+    try:
+        sample(cfg)
+    except (SampleError, CheckpointError) as error:
+        raise SystemExit(f"{type(error).__name__}: {error}") from None  # the message says all
 
 
 if __name__ == "__main__":
