@@ -12,15 +12,22 @@ from __future__ import annotations
 import os
 import pickle
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 from lightning.fabric.utilities.cloud_io import get_filesystem
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from typing_extensions import override
 
-__all__ = ["AtomicCheckpointIO", "CheckpointError", "atomic_save", "read_checkpoint"]
+__all__ = [
+    "AtomicCheckpointIO",
+    "CheckpointError",
+    "atomic_save",
+    "atomic_write",
+    "read_checkpoint",
+]
 
 
 class CheckpointError(RuntimeError):
@@ -68,19 +75,25 @@ def read_checkpoint(path: str | Path, for_resume: bool = False) -> dict[str, Any
     return checkpoint
 
 
-def atomic_save(obj: object, target: Path) -> None:
-    """``torch.save`` to a temporary file beside ``target``, fsync, rename over ``target``."""
+def atomic_write(target: Path, write: Callable[[BinaryIO], object]) -> None:
+    """``write(file)`` into a temporary file beside ``target``, fsync, rename over ``target``:
+    an interrupted writer leaves the previous file (or none), never a truncated one."""
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         with open(temporary, "wb") as f:
-            torch.save(obj, f)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(temporary, target)  # atomic on POSIX and Windows
     finally:
         temporary.unlink(missing_ok=True)
     _fsync_directory(target.parent)
+
+
+def atomic_save(obj: object, target: Path) -> None:
+    """``torch.save`` atomically (:func:`atomic_write`)."""
+    atomic_write(target, lambda f: torch.save(obj, f))
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

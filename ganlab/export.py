@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import warnings
 from importlib.util import find_spec
 from pathlib import Path
@@ -39,7 +38,7 @@ from omegaconf import DictConfig
 from torch import Tensor, nn
 
 import ganlab
-from ganlab.checkpoints import CheckpointError, _fsync_directory
+from ganlab.checkpoints import CheckpointError, atomic_write
 from ganlab.config import config_dir, register_resolvers
 from ganlab.generator import TrainedGenerator, load_generator
 from ganlab.networks.conditional import Generator, sample_inputs
@@ -213,22 +212,6 @@ def run_export(data: bytes, fmt: str, inputs: tuple[Tensor, ...]) -> Tensor | No
     return torch.from_numpy(session.run(None, feed)[0])
 
 
-def atomic_write(target: Path, data: bytes) -> None:
-    """``data`` into a temporary file beside ``target``, fsync, rename over ``target``: an
-    interrupted export leaves the previous file (or none), never a truncated one."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
-    _fsync_directory(target.parent)
-
-
 def export(cfg: DictConfig) -> Path:
     """Write the checkpoint's generator as ``cfg.format`` to ``cfg.out``; the path written."""
     fmt = str(cfg.format).lower()
@@ -254,7 +237,7 @@ def export(cfg: DictConfig) -> Path:
         verified = f"max difference to the checkpoint's generator {error:.1e}"
 
     out = Path(cfg.out) if cfg.out else Path(f"generator{FORMATS[fmt]}")
-    atomic_write(out, data)
+    atomic_write(out, lambda f: f.write(data))
     weights = "EMA" if generator.ema else "raw"
     inputs = ", ".join(metadata["inputs"])
     print(

@@ -20,7 +20,8 @@ from hydra import compose, initialize_config_dir
 
 import ganlab
 from ganlab import TrainedGenerator, load_generator
-from ganlab.export import ExportError, atomic_write, export
+from ganlab.checkpoints import atomic_write
+from ganlab.export import ExportError, export
 from ganlab.networks.conditional import sample_inputs
 
 SMALL_CONV = ["model.generator.base_channels=8", "model.discriminator.base_channels=8"]
@@ -271,6 +272,6 @@ def test_a_failed_write_keeps_the_previous_file(
 
     monkeypatch.setattr(os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        atomic_write(target, b"new")
+        atomic_write(target, lambda f: f.write(b"new"))
     assert target.read_bytes() == b"previous"
     assert [p.name for p in tmp_path.iterdir()] == ["generator.pt"]
