@@ -37,12 +37,12 @@ def cached(cache: Path, stem: str, argv: Any, compute: Callable[[], dict[str, An
 def run_modules(
     argvs: Sequence[Sequence[str]],
     what: str,
-    inspect: Callable[[Path], dict[str, float]] | None = None,  # more values, from the folder
-) -> tuple[dict[str, float], float]:
+    inspect: Callable[[Path], dict[str, Any]] | None = None,  # more values, from the folder
+) -> tuple[dict[str, Any], float]:
     """Run ``python -m <argv>`` for each command line (:data:`ROOT` -> a scratch folder) one
-    thread each; return the last value of every metric in ``ROOT/run/metrics.jsonl`` (plus
-    what ``inspect`` finds in the scratch folder, e.g. in a checkpoint) and the CPU minutes
-    all commands took."""
+    thread each; return the last value of every metric in ``ROOT/run/metrics.jsonl`` if there
+    is one (plus what ``inspect`` finds in the scratch folder, e.g. in a checkpoint) and the CPU
+    minutes all commands took."""
     cpu = 0.0
     with tempfile.TemporaryDirectory(prefix="ganlab-bench-") as tmp:
         root = Path(tmp)
@@ -56,8 +56,9 @@ def run_modules(
                 tail = (root / "log.txt").read_text()[-3000:]
                 raise RuntimeError(f"{what} failed:\n{tail}")
             cpu += (usage.ru_utime + usage.ru_stime) / 60
-        final: dict[str, float] = {}
-        for line in (root / "run" / "metrics.jsonl").read_text().splitlines():
+        final: dict[str, Any] = {}
+        metrics = root / "run" / "metrics.jsonl"
+        for line in metrics.read_text().splitlines() if metrics.is_file() else []:
             record = json.loads(line)
             final[record["metric"]] = record["value"]  # the last record of each metric
         if inspect is not None:
