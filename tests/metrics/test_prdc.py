@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -24,13 +23,7 @@ from ganlab.metrics.prdc import (
 KEYS = ("precision", "recall", "density", "coverage")
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """Tiny matrices: a second BLAS thread only adds synchronisation (slow on a busy CPU)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def floats(scores: dict[str, torch.Tensor]) -> dict[str, float]:
