@@ -1,8 +1,9 @@
 """Checkpoint files: written atomically, read safely, refused with a clear message.
 
-* :class:`AtomicCheckpointIO` (the trainer's checkpoint plugin in ``conf/trainer``) writes to a
-  temporary file in the same folder, fsyncs it and renames it over the target: a process
-  killed while saving leaves the previous ``last.ckpt`` intact, never a truncated one.
+* :func:`atomic_write` (used by the trainer's checkpoint plugin,
+  :class:`ganlab.checkpoint_io.AtomicCheckpointIO`, and by exports) writes to a temporary file
+  in the same folder, fsyncs it and renames it over the target: a process killed while saving
+  leaves the previous ``last.ckpt`` intact, never a truncated one.
 * :func:`read_checkpoint` loads with ``weights_only=True`` (no code in the file is executed)
   and turns every way a file can be unusable into one :class:`CheckpointError` naming the fix.
 """
@@ -17,12 +18,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import torch
-from lightning.fabric.utilities.cloud_io import get_filesystem
-from lightning.pytorch.plugins.io import TorchCheckpointIO
-from typing_extensions import override
 
 __all__ = [
-    "AtomicCheckpointIO",
     "CheckpointError",
     "atomic_save",
     "atomic_write",
@@ -94,23 +91,6 @@ def atomic_write(target: Path, write: Callable[[BinaryIO], object]) -> None:
 def atomic_save(obj: object, target: Path) -> None:
     """``torch.save`` atomically (:func:`atomic_write`)."""
     atomic_write(target, lambda f: torch.save(obj, f))
-
-
-class AtomicCheckpointIO(TorchCheckpointIO):
-    """Local files: temporary file, fsync, rename. Other filesystems: Lightning's own writer."""
-
-    @override
-    def save_checkpoint(
-        self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None
-    ) -> None:
-        if storage_options is not None or not _is_local(path):
-            super().save_checkpoint(checkpoint, path, storage_options)
-            return
-        atomic_save(checkpoint, Path(path))
-
-
-def _is_local(path: Any) -> bool:
-    return type(get_filesystem(path)).__name__ == "LocalFileSystem"
 
 
 def _fsync_directory(folder: Path) -> None:
