@@ -39,18 +39,18 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, cast
+from typing import Any, cast
 
 import hydra
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 from torch import Tensor, nn
-from torch.utils.data import Dataset, Subset, TensorDataset
 
 from ganlab.checkpoints import CheckpointError, read_checkpoint
 from ganlab.config import config_dir, register_resolvers
-from ganlab.data.base import DataError, GANDataModule
+from ganlab.data.base import DataError
+from ganlab.data.subset import ClassSubset, check_classes
 from ganlab.generator import load_generator
 from ganlab.networks.conditional import sample_inputs
 from ganlab.networks.encoder import Encoder
@@ -67,142 +67,6 @@ class AnomalyError(ValueError):
 
 
 # --------------------------------------------------------------------------- data
-
-
-def _split_indices(
-    labels: Tensor, holdout: float, seed: int
-) -> tuple[Tensor, Tensor]:  # (train, test) indices, sorted
-    """Stratified split: ``round(holdout * n_c)`` images of every class ``c`` held out, drawn
-    with ``seed``.
-
-    >>> train, test = _split_indices(torch.tensor([0] * 10 + [1] * 5), 0.2, 0)
-    >>> len(train), len(test), int((torch.tensor([0] * 10 + [1] * 5)[test] == 1).sum())
-    (12, 3, 1)
-    """
-    rng = torch.Generator().manual_seed(seed)
-    train, test = [], []
-    for c in torch.unique(labels).tolist():
-        idx = torch.nonzero(labels == c).flatten()
-        idx = idx[torch.randperm(len(idx), generator=rng)]
-        n_test = round(holdout * len(idx))
-        test.append(idx[:n_test])
-        train.append(idx[n_test:])
-    return torch.cat(train).sort().values, torch.cat(test).sort().values
-
-
-class NormalClasses(GANDataModule):
-    """A labelled DataModule split in two (stratified, seeded): ``split=train`` serves the
-    normal classes of the training part, ``split=test`` every class of the held-out part.
-
-    Labels stay the data's own; everything else (shape, batch size, loaders) is the inner
-    DataModule's.
-    """
-
-    data_name: ClassVar[str] = "normal classes"  # each instance names its split below
-
-    def __init__(
-        self,
-        data: GANDataModule,  # the labelled data to split (any ganlab DataModule)
-        normal_classes: Sequence[int],
-        holdout: float = 0.2,  # share of every class held out for testing
-        split_seed: int = 0,  # which images are held out
-        split: str = "train",  # train: normal classes, training part; test: all, held out
-        shape: Sequence[int] | None = None,  # as declared for ${data.shape}; the inner's
-        num_classes: int | None = None,  # as declared for ${data.num_classes}; the inner's
-        seed: int = 0,  # the training order
-    ) -> None:
-        super().__init__(
-            data.shape,
-            data.batch_size,
-            data.num_workers,
-            data.pin_memory,
-            num_classes=num_classes,
-            seed=seed,
-        )
-        if split not in ("train", "test"):
-            raise DataError(f"the anomaly split must be train or test; got {split!r}")
-        if not 0.0 < float(holdout) < 1.0:
-            raise DataError(f"holdout must lie in (0, 1); got {holdout}")
-        if shape is not None and tuple(shape) != tuple(data.shape):
-            raise DataError(f"shape {list(shape)} differs from the data's {list(data.shape)}")
-        self.inner = data
-        self.normal_classes = check_classes(normal_classes, data.num_classes, data.data_name)
-        self.holdout = float(holdout)
-        self.split_seed = int(split_seed)
-        self.split = split
-        self.data_name = (  # type: ignore[misc]
-            f"{data.data_name}-normal{''.join(str(c) for c in self.normal_classes)}"
-            f"-{split}-h{self.holdout:g}-s{self.split_seed}"
-        )
-
-    @property
-    def num_classes(self) -> int | None:
-        return self.inner.num_classes
-
-    @property
-    def num_samples(self) -> int:
-        return len(cast(Any, self.dataset()))
-
-    def prepare_data(self) -> None:
-        self.inner.prepare_data()
-
-    def setup(self, stage: str | None = None) -> None:
-        if self._dataset is None:
-            self.inner.setup(stage or "fit")
-            dataset = self.inner.dataset()
-            tensors = getattr(self.inner, "tensors", None)
-            labels = tensors[1] if tensors is not None else _labels_of(dataset)
-            train, test = _split_indices(labels, self.holdout, self.split_seed)
-            if self.split == "train":
-                normal = torch.tensor(self.normal_classes)
-                keep = train[torch.isin(labels[train], normal)]
-            else:
-                keep = test
-            if tensors is not None:
-                self._dataset = TensorDataset(tensors[0][keep], tensors[1][keep])
-            else:
-                self._dataset = Subset(dataset, keep.tolist())
-        self._check_fit(stage)
-
-    def images(self) -> tuple[Tensor, Tensor]:
-        """All images of this split ``(N, *shape)`` and their labels ``(N,)``."""
-        dataset = self.dataset()
-        if isinstance(dataset, TensorDataset):
-            x, y = dataset.tensors
-            return x, y
-        xs, ys = zip(*(dataset[i] for i in range(len(cast(Any, dataset)))), strict=True)
-        return torch.stack(xs), torch.as_tensor(ys, dtype=torch.int64)
-
-
-def _labels_of(dataset: Dataset[Any]) -> Tensor:
-    labels = getattr(dataset, "labels", None)
-    if isinstance(labels, Tensor):
-        return labels.to(torch.int64)
-    items = [dataset[i] for i in range(len(cast(Any, dataset)))]
-    if not items or not isinstance(items[0], (tuple, list)):
-        raise DataError("anomaly detection by class needs labelled data (x, y)")
-    return torch.as_tensor([int(item[1]) for item in items], dtype=torch.int64)
-
-
-def check_classes(classes: Any, num_classes: int | None, data_name: str) -> list[int]:
-    """``classes`` as a sorted list of distinct class indices of the data, or an error."""
-    if num_classes is None:
-        raise AnomalyError(
-            f"{data_name} is unlabelled: anomaly detection by class needs labelled data "
-            "(data=mnist5k, digits, mnist, ...)"
-        )
-    if classes is None or isinstance(classes, (str, int)) or len(classes) == 0:
-        raise AnomalyError(
-            f"normal_classes must be a non-empty list of classes, e.g. normal_classes=[0,1]; "
-            f"got {classes!r}"
-        )
-    values = [int(c) for c in classes]
-    bad = [c for c in values if not 0 <= c < num_classes]
-    if bad:
-        raise AnomalyError(
-            f"normal_classes {bad} are not classes of {data_name}: use 0..{num_classes - 1}"
-        )
-    return sorted(set(values))
 
 
 # --------------------------------------------------------------------------- networks
@@ -512,10 +376,11 @@ def _methods(cfg: DictConfig) -> list[str]:
 
 
 def _normal_data(data: Any, cfg: DictConfig, split: str, classes: list[int]) -> dict[str, Any]:
+    """``split=train``: the normal classes of the training part; ``test``: every held-out class."""
     return {
-        "_target_": f"{__name__}.NormalClasses",
+        "_target_": "ganlab.data.ClassSubset",
         "data": data,
-        "normal_classes": classes,
+        "classes": classes if split == "train" else None,
         "holdout": float(cfg.holdout),
         "split_seed": int(cfg.split_seed),
         "split": split,
@@ -566,7 +431,9 @@ def fit(cfg: DictConfig) -> Path:
     from ganlab.train import train
 
     data = cast(dict[str, Any], OmegaConf.to_container(cfg.data, resolve=True))
-    classes = check_classes(cfg.normal_classes, data.get("num_classes"), _data_name(data))
+    classes = check_classes(
+        cfg.normal_classes, data.get("num_classes"), _data_name(data), "normal_classes"
+    )
     with open_dict(cfg):
         cfg.data = _normal_data(data, cfg, "train", classes)
     result = train(cfg)
@@ -584,7 +451,7 @@ def fit(cfg: DictConfig) -> Path:
     }
     (output_dir / "anomaly.json").write_text(json.dumps(run, indent=1))
     if cfg.encoder.fit and ckpt.is_file():
-        x, _ = cast(NormalClasses, result.datamodule).images()
+        x, _ = cast(ClassSubset, result.datamodule).images()
         train_encoder(ckpt, x, cfg, _device(cfg.score.device), ckpt.parent / "encoder.pt")
     return ckpt
 
@@ -632,7 +499,9 @@ def score(cfg: DictConfig) -> dict[str, Any]:
             f"no anomaly.json beside {ckpt}'s run: say which classes are normal, e.g. "
             "normal_classes=[0,1,2]"
         )
-    classes = check_classes(classes_cfg, data_cfg.get("num_classes"), _data_name(data_cfg))
+    classes = check_classes(
+        classes_cfg, data_cfg.get("num_classes"), _data_name(data_cfg), "normal_classes"
+    )
     test = instantiate(_normal_data(data_cfg, cfg, str(cfg.score.split), classes))
     test.prepare_data()
     test.setup("validate")

@@ -23,7 +23,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ TENSOR_SUFFIXES = (".pt", ".npy")
 ANIMATION_SUFFIXES = (".gif", ".mp4")
 # the files this command writes into a folder: all that overwrite=true may replace
 OWN_FILES = re.compile(r"\d{6,}\.png|frame_\d{4,}\.png|grid\.png|samples\.npy")
+CLASS_FOLDER = re.compile(r"\d+")  # a labelled export's folder of one class's PNGs
 VIDEO_HELP = (
     "pip install 'imageio[ffmpeg]' (or PyAV with a torchvision that has "
     "torchvision.io.write_video); out=<file>.gif or a folder of PNG frames (out=<dir>/) "
@@ -129,13 +130,11 @@ def check_request(cfg: DictConfig) -> None:
             f"out={cfg.out} animates an interpolation: add interpolate=slerp (or lerp), or "
             "write a picture (out=<file>.png)"
         )
-    elif kind == "folder" and (
-        cfg.traverse is not None or cfg.labels is not None or cfg.class_grid
-    ):
+    elif kind == "folder" and cfg.traverse is not None:
         raise SampleError(
-            f"out={cfg.out} (a folder) gets num_samples single images (classes uniform for a "
-            "conditional G) or, with interpolate=, animation frames; labels/class_grid/traverse "
-            "make one grid: use out=<file>.png"
+            f"out={cfg.out} (a folder) gets single images (with labels=/class_grid=, a "
+            "subfolder per class) or, with interpolate=, animation frames; traverse makes one "
+            "grid: use out=<file>.png"
         )
     if kind == "folder":
         check_folder(Path(cfg.out), bool(cfg.overwrite))  # refuse now rather than after generating
@@ -385,12 +384,22 @@ def check_folder(out: Path, overwrite: bool) -> None:
             f"out={out} is not empty: pass overwrite=true to replace its samples, or name a "
             "new folder"
         )
-    foreign = sorted(p.name for p in out.iterdir() if not OWN_FILES.fullmatch(p.name))
+    foreign = sorted(p.name for p in out.iterdir() if not written_here(p))
     if foreign:
         raise SampleError(
             f"out={out} holds files ganlab.sample did not write ({', '.join(foreign[:3])}): "
             "overwrite=true only replaces folders of samples; name a new folder"
         )
+
+
+def written_here(path: Path) -> bool:
+    """Whether ``path`` (in an export folder) is what a folder export writes: samples, frames,
+    or a class folder holding only samples."""
+    if path.is_dir():
+        return CLASS_FOLDER.fullmatch(path.name) is not None and all(
+            p.is_file() and OWN_FILES.fullmatch(p.name) for p in path.iterdir()
+        )
+    return OWN_FILES.fullmatch(path.name) is not None
 
 
 @contextlib.contextmanager
@@ -416,13 +425,22 @@ def staged_folder(out: Path, overwrite: bool) -> Iterator[Path]:
         shutil.rmtree(old)
 
 
-def export(generator: TrainedGenerator, cfg: DictConfig, out: Path, psi: float | None) -> str:
+def export(
+    generator: TrainedGenerator,
+    cfg: DictConfig,
+    out: Path,
+    psi: float | None,
+    labels: list[int] | None = None,  # classes to write a subfolder of per_class images each
+) -> str:
     """``num_samples`` samples as single 8-bit PNGs ``000000.png, ...`` (for torch-fidelity,
     clean-fid or ``ganlab.evaluate fake=``), quantized as ganlab's FID does
     (:func:`~ganlab.metrics.features.to_uint8`), ``batch_size`` at a time; 2-D points as
-    ``samples.npy``. Returns what was written."""
-    from ganlab.metrics.features import to_uint8
-
+    ``samples.npy``. With ``labels`` (a conditional G), ``per_class`` images of each class in
+    a subfolder named by the class, zero-padded so that the folders sort as the classes do: a
+    labelled synthetic dataset that ``data=image_folder data.labels=true`` reads. Returns what
+    was written."""
+    if labels is not None:
+        return export_classes(generator, cfg, out, psi, labels)
     n = int(cfg.num_samples)
     batches = stream(generator, n, int(cfg.batch_size), int(cfg.seed), psi)
     with staged_folder(out, bool(cfg.overwrite)) as staging:
@@ -434,14 +452,53 @@ def export(generator: TrainedGenerator, cfg: DictConfig, out: Path, psi: float |
                 f"{n} points in samples.npy (float32 ({n}, {', '.join(map(str, generator.shape))}); "
                 "2-D point data makes no images: load it with numpy.load, or use out=<file>.pt)"
             )
-        digits = max(6, len(str(n - 1)))
-        index = 0
-        for batch in batches:
-            for image in to_uint8(batch).permute(0, 2, 3, 1):
-                write_png(image, staging / f"{index:0{digits}d}.png")
-                index += 1
+        digits = write_pngs(batches, staging, n)
     size = "x".join(map(str, generator.shape[1:]))
     return f"{n} PNGs {0:0{digits}d}.png..{n - 1:0{digits}d}.png ({size}, 8-bit)"
+
+
+def write_pngs(batches: Iterable[Tensor], folder: Path, n: int) -> int:
+    """Write ``n`` images (in batches, [-1, 1]) as ``000000.png, ...`` into ``folder``, quantized
+    as ganlab's FID does; returns the digits of the names."""
+    from ganlab.metrics.features import to_uint8
+
+    digits = max(6, len(str(n - 1)))
+    index = 0
+    for batch in batches:
+        for image in to_uint8(batch).permute(0, 2, 3, 1):
+            write_png(image, folder / f"{index:0{digits}d}.png")
+            index += 1
+    return digits
+
+
+def export_classes(
+    generator: TrainedGenerator, cfg: DictConfig, out: Path, psi: float | None, labels: list[int]
+) -> str:
+    """:func:`export` with ``labels``: a subfolder of ``per_class`` PNGs for each class, all
+    drawn from one seeded stream."""
+    if len(generator.shape) != 3:
+        raise SampleError("a labelled folder export writes images; 2-D points have none")
+    n, size = int(cfg.per_class), int(cfg.batch_size)
+    width = len(str(generator.num_classes - 1))
+    rng = torch.Generator().manual_seed(int(cfg.seed))
+    with staged_folder(out, bool(cfg.overwrite)) as staging:
+        for label in labels:
+            folder = staging / f"{label:0{width}d}"
+            folder.mkdir()
+            batches = (
+                generate(
+                    generator,
+                    *draw_latents(generator, m, rng, psi, torch.full((m,), label)),
+                    psi,
+                )
+                for m in (min(size, n - start) for start in range(0, n, size))
+            )
+            write_pngs(batches, folder, n)
+    first, last = f"{labels[0]:0{width}d}", f"{labels[-1]:0{width}d}"
+    return (
+        f"{n} PNGs of each of {len(labels)} classes in {first}/..{last}/ (read back with "
+        "data=image_folder data.labels=true)"
+    )
 
 
 def write_interpolation(
@@ -503,8 +560,8 @@ def sample(cfg: DictConfig) -> Path:
         detail, written = write_interpolation(paths, cfg, out, kind)
         what = f"{rows} {cfg.interpolate} interpolations of {cfg.steps} steps"
     elif kind == "folder":
-        detail = " as " + export(generator, cfg, out, psi)
-        what = f"{cfg.num_samples} samples"
+        detail = " as " + export(generator, cfg, out, psi, labels)
+        what = f"{cfg.num_samples} samples" if labels is None else f"classes {labels}"
     else:
         if cfg.traverse is not None:
             samples = traversal(

@@ -1,4 +1,5 @@
-"""ganlab DataModules: 2-D toy mixtures, small offline image sets, torchvision sets, folders.
+"""ganlab DataModules: 2-D toy mixtures, small offline image sets, torchvision sets, folders,
+and subsets of any of them by class (``per_class`` images each, a held-out split).
 
 Every DataModule subclasses :class:`GANDataModule` and exposes ``shape`` (one sample),
 ``num_classes`` (``None`` when unlabelled) and ``num_samples``; ``train_dataloader()`` yields
@@ -11,12 +12,14 @@ from ganlab.data.base import DataError, GANDataModule
 from ganlab.data.image_folder import ImageFileDataset, ImageFolder
 from ganlab.data.mixtures import GaussianMixture, GridMixture, MixtureStream, RingMixture
 from ganlab.data.stacked import StackedDigits, StackedMNIST5k
+from ganlab.data.subset import ClassSubset
 from ganlab.data.torchvision_sets import CIFAR10, MNIST, CelebA, FashionMNIST
 
 __all__ = [
     "CIFAR10",
     "MNIST",
     "CelebA",
+    "ClassSubset",
     "DataError",
     "Digits",
     "FashionMNIST",

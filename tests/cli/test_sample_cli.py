@@ -220,6 +220,38 @@ def test_folder_export_writes_single_pngs_as_fid_quantizes(checkpoints, tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fakes"]  # nothing staged left
 
 
+def test_labelled_folder_export_is_a_dataset_image_folder_reads(
+    checkpoints, tmp_path: Path
+) -> None:
+    from ganlab.data import ImageFolder
+
+    ckpt = checkpoints["cgan"]
+    common = [f"ckpt={ckpt}", "class_grid=true", "per_class=5", "batch_size=4", "seed=3"]
+    out = run_cli("ganlab.sample", *common, f"out={tmp_path}/synthetic/")
+    assert "5 PNGs of each of 10 classes in 0/..9/ (read back with data=image_folder" in out
+    assert sorted(p.name for p in (tmp_path / "synthetic").iterdir()) == [str(c) for c in range(10)]
+    data = ImageFolder(str(tmp_path / "synthetic"), shape=(1, 8, 8), labels=True, num_workers=0)
+    data.setup("validate")
+    assert data.num_classes == 10 and data.num_samples == 50
+    x, y = next(iter(data.eval_dataloader(50)))
+    assert torch.equal(y, torch.arange(10).repeat_interleave(5))
+    # the images are the generator's samples of each class, quantized as the FID export does
+    three = torch.stack([pixels(f) for f in sorted((tmp_path / "synthetic" / "3").iterdir())])
+    assert torch.equal(to_uint8(x[y == 3]), three)
+    again = tmp_path / "again"
+    run_here(*common, f"out={again}/")
+    assert all(
+        (again / f.relative_to(tmp_path / "synthetic")).read_bytes() == f.read_bytes()
+        for f in (tmp_path / "synthetic").rglob("*.png")
+    )  # reproducible
+    labelled = [c for c in common if c != "class_grid=true"]
+    run_here(*labelled, "labels=[2,7]", "overwrite=true", f"out={again}/")
+    assert sorted(p.name for p in again.iterdir()) == ["2", "7"]  # replaced, nothing stale
+    (again / "7" / "mine.txt").write_text("mine")
+    with pytest.raises(sampling.SampleError, match=r"did not write \(7\)"):
+        run_here(*common, "overwrite=true", f"out={again}/")
+
+
 def test_folder_export_of_points_is_an_array(checkpoints, tmp_path: Path, capsys) -> None:
     import numpy as np
 
@@ -244,7 +276,7 @@ def test_folder_export_of_points_is_an_array(checkpoints, tmp_path: Path, capsys
         (["out=x.gif"], "add interpolate=slerp"),
         (["interpolate=slerp", "traverse=c1"], "use one of them"),
         (["interpolate=slerp", "rows=2", "labels=[1]"], "drop one of them"),
-        (["class_grid=true", "out=some/folder/"], "use out=<file>.png"),
+        (["traverse=c1", "out=some/folder/"], "use out=<file>.png"),
         (["out=x.txt"], ".txt is not a format"),
         (["num_samples=0"], "num_samples=0 must be a whole number >= 1"),
     ],
