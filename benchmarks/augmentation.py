@@ -27,6 +27,7 @@ import argparse
 import math
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,7 @@ def gan_command(k: int, seed: int, kimg: float) -> list[str]:
 
 def classify_with_and_without(
     k: int, seed: int, synthetic: int, steps: int
-) -> Any:  # Callable[[Path], dict[str, float]]
+) -> Callable[[Path], dict[str, float]]:
     """What to measure on a finished GAN run: the test accuracy of each arm."""
 
     def inspect(root: Path) -> dict[str, float]:
@@ -101,6 +102,19 @@ def classify_with_and_without(
     return inspect
 
 
+def measure(args: argparse.Namespace, k: int, seed: int) -> dict[str, Any]:
+    """The record of one (k, seed): from the cache, or the CGAN trained and the arms measured."""
+    argv = gan_command(k, seed, args.kimg)
+    inspect = classify_with_and_without(k, seed, args.synthetic, args.steps)
+    protocol = {"synthetic": args.synthetic, "steps": args.steps, "batch": BATCH}
+
+    def compute() -> dict[str, float]:
+        final, cpu = run_modules([argv], f"k={k}, seed {seed}", inspect)
+        return {**final, "cpu_minutes": cpu}
+
+    return cached(args.cache, f"k{k}-s{seed}", [argv, protocol], compute)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
@@ -121,15 +135,7 @@ def main() -> None:
     runs: list[dict[str, Any]] = []
     for seed in range(args.seeds):
         for k in ks:
-            argv = gan_command(k, seed, args.kimg)
-            inspect = classify_with_and_without(k, seed, args.synthetic, args.steps)
-            protocol = {"synthetic": args.synthetic, "steps": args.steps, "batch": BATCH}
-
-            def compute(argv: list[str] = argv, inspect: Any = inspect) -> dict[str, float]:
-                final, cpu = run_modules([argv], f"k={k}, seed {seed}", inspect)
-                return {**final, "cpu_minutes": cpu}
-
-            record = cached(args.cache, f"k{k}-s{seed}", [argv, protocol], compute)
+            record = measure(args, k, seed)
             runs.append({"k": k, "seed": seed, **record})
             accuracies = ", ".join(f"{a} {100 * record[a]:.1f}%" for a in ARMS)
             print(f"k={k:>3} seed {seed}: {accuracies}", flush=True)

@@ -12,7 +12,6 @@ from helpers import run_cli
 from torch import Tensor, nn
 
 from ganlab.anomaly import (
-    AnomalyError,
     DiscriminatorFeatures,
     auroc,
     combine_scores,
@@ -24,7 +23,6 @@ from ganlab.anomaly import (
     knn_scores,
 )
 from ganlab.config import compose_config
-from ganlab.data import Digits
 from ganlab.networks import MLPDiscriminator
 
 pytestmark = pytest.mark.usefixtures("one_thread")
