@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from runs import ROOT, cached, mean_se, run_modules
+from runs import ROOT, cached, mean_se, run_modules, table_options
 
 # DCGAN-sized nets for a CPU (as benchmarks/conditional.py): 64-d noise, 32 base channels.
 MODEL = [
@@ -90,13 +90,7 @@ def main() -> None:
     parser.add_argument("--kimg", type=float, default=30.0)
     parser.add_argument("--steps", type=int, default=100, help="inversion Adam steps")
     parser.add_argument("--restarts", type=int, default=2, help="inversion restarts")
-    parser.add_argument("--out", type=Path, help="also write the table (markdown) here")
-    parser.add_argument(
-        "--cache",
-        type=Path,
-        default=Path(__file__).parent / "results" / "anomaly",
-        help="finished digits are kept here and not rerun",
-    )
+    table_options(parser, "anomaly")
     args = parser.parse_args()
     digits = [int(d) for d in args.digits.split(",")]
     assert all(0 <= d <= 9 for d in digits), "--digits lists digits 0..9"

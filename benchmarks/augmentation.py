@@ -31,7 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from runs import cached, mean_se, run_modules, train_command
+from runs import cached, mean_se, run_modules, table_options, train_command
 
 SMALL = [  # the CPU-sized CGAN of benchmarks/conditional.py, with DiffAugment
     "model=cgan",
@@ -122,13 +122,7 @@ def main() -> None:
     parser.add_argument("--kimg", type=float, default=50, help="the CGAN's training length")
     parser.add_argument("--synthetic", type=int, default=500, help="GAN images per class")
     parser.add_argument("--steps", type=int, default=1000, help="classifier steps (batch 64)")
-    parser.add_argument("--out", type=Path, help="also write the table (markdown) here")
-    parser.add_argument(
-        "--cache",
-        type=Path,
-        default=Path(__file__).parent / "results" / "augmentation",
-        help="finished runs are kept here and not rerun",
-    )
+    table_options(parser, "augmentation")
     args = parser.parse_args()
     ks = [int(k) for k in args.per_class.split(",")]
     start = time.time()

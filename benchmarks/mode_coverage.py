@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from runs import ROOT, cached, mean_se, run_modules
+from runs import ROOT, cached, mean_se, run_modules, table_options
 
 # Every variant is conf/experiment/coverage.yaml (naive GAN, 2x128 MLPs, batch 128, Adam 1e-3)
 # plus its own options, with the same budget of images shown to D.
@@ -170,13 +170,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--datasets", default="ring8,grid25")
-    parser.add_argument("--out", type=Path, help="also write the table (markdown) here")
-    parser.add_argument(
-        "--cache",
-        type=Path,
-        default=Path(__file__).parent / "results" / "mode_coverage",
-        help="finished runs are kept here and not rerun",
-    )
+    table_options(parser, "mode_coverage")
     args = parser.parse_args()
     variants = args.variants.split(",")
     datasets = args.datasets.split(",")

@@ -75,8 +75,8 @@ def mean_se(values: Sequence[float], scale: float = 1.0, digits: int = 1) -> str
     return f"{mean:.{digits}f}±{se:.{digits}f}"
 
 
-def classifier_options(parser: argparse.ArgumentParser, cache: str) -> None:
-    """The options of a benchmark that judges samples with an in-domain classifier."""
+def table_options(parser: argparse.ArgumentParser, cache: str) -> None:
+    """``--out`` (the table as markdown) and ``--cache`` (``results/<cache>``: finished runs)."""
     parser.add_argument("--out", type=Path, help="also write the table (markdown) here")
     parser.add_argument(
         "--cache",
@@ -84,6 +84,11 @@ def classifier_options(parser: argparse.ArgumentParser, cache: str) -> None:
         default=Path(__file__).parent / "results" / cache,
         help="finished runs are kept here and not rerun",
     )
+
+
+def classifier_options(parser: argparse.ArgumentParser, cache: str) -> None:
+    """The options of a benchmark that judges samples with an in-domain classifier."""
+    table_options(parser, cache)
     cache_dir = Path(os.environ.get("GANLAB_CACHE", "~/.cache/ganlab")).expanduser()
     parser.add_argument("--classifiers", type=Path, default=cache_dir / "classifiers")
 
