@@ -150,7 +150,10 @@ class ClassSubset(GANDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self._dataset is None:
             self.inner.setup(stage or "fit")
-            dataset = self.inner.dataset()
+            try:
+                dataset = self.inner.dataset()
+            except DataError as error:  # data made on the fly has no images to choose from
+                raise DataError(f"data=subset chooses stored images by class: {error}") from None
             tensors = getattr(self.inner, "tensors", None)
             labels = tensors[1] if tensors is not None else _labels_of(dataset)
             keep = self._indices(labels)

@@ -65,6 +65,15 @@ def test_bad_options_name_the_fix(kwargs: dict, match: str) -> None:
         ClassSubset(Digits(), **kwargs)
 
 
+def test_data_made_on_the_fly_is_refused() -> None:
+    from ganlab.data import RingMixture
+
+    with pytest.raises(
+        DataError, match=r"data=subset chooses stored images by class: .*on the fly"
+    ):
+        ClassSubset(RingMixture(batch_size=8)).setup("fit")
+
+
 def test_too_few_images_for_per_class_is_a_data_error() -> None:
     subset = ClassSubset(Digits(), per_class=1000)
     with pytest.raises(DataError, match=r"per_class=1000 but classes .* lower data.per_class"):
