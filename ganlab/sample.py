@@ -212,16 +212,20 @@ def generate(
 
 
 def stream(
-    generator: TrainedGenerator, n: int, batch_size: int, seed: int, psi: float | None
+    generator: TrainedGenerator,
+    n: int,
+    batch_size: int,
+    rng: torch.Generator,
+    psi: float | None,
+    label: int | None = None,  # the class of every sample (conditional G); None: uniform
 ) -> Iterator[Tensor]:
-    """``n`` samples in batches from one seeded stream (classes uniform for a conditional G):
-    without truncation, the images ``generator.batches(n, batch_size, seed)`` gives, which are
-    the fakes ``python -m ganlab.evaluate`` scores with the same seed and batch size."""
-    rng = torch.Generator().manual_seed(seed)
+    """``n`` samples in batches drawn from ``rng``: with a fresh ``rng`` seeded with ``seed``
+    and no truncation or label, the images ``generator.batches(n, batch_size, seed)`` gives,
+    which are the fakes ``python -m ganlab.evaluate`` scores with that seed and batch size."""
     for start in range(0, n, batch_size):
-        yield generate(
-            generator, *draw_latents(generator, min(batch_size, n - start), rng, psi), psi
-        )
+        m = min(batch_size, n - start)
+        labels = None if label is None else torch.full((m,), label)
+        yield generate(generator, *draw_latents(generator, m, rng, psi, labels), psi)
 
 
 # -- what each mode draws -------------------------------------------------------------------
@@ -442,7 +446,8 @@ def export(
     if labels is not None:
         return export_classes(generator, cfg, out, psi, labels)
     n = int(cfg.num_samples)
-    batches = stream(generator, n, int(cfg.batch_size), int(cfg.seed), psi)
+    rng = torch.Generator().manual_seed(int(cfg.seed))
+    batches = stream(generator, n, int(cfg.batch_size), rng, psi)
     with staged_folder(out, bool(cfg.overwrite)) as staging:
         if len(generator.shape) != 3:  # 2-D points: a picture per point makes no sense
             import numpy as np
@@ -485,15 +490,7 @@ def export_classes(
         for label in labels:
             folder = staging / f"{label:0{width}d}"
             folder.mkdir()
-            batches = (
-                generate(
-                    generator,
-                    *draw_latents(generator, m, rng, psi, torch.full((m,), label)),
-                    psi,
-                )
-                for m in (min(size, n - start) for start in range(0, n, size))
-            )
-            write_pngs(batches, folder, n)
+            write_pngs(stream(generator, n, size, rng, psi, label), folder, n)
     first, last = f"{labels[0]:0{width}d}", f"{labels[-1]:0{width}d}"
     return (
         f"{n} PNGs of each of {len(labels)} classes in {first}/..{last}/ (read back with "
