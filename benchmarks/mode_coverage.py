@@ -9,6 +9,7 @@ benchmark (the full one is hours of CPU here) continues where it stopped, and a 
 variant reruns only its own runs.
 
     python benchmarks/mode_coverage.py [--seeds 5] [--jobs 2] [--variants gan,pacgan4]
+    python benchmarks/mode_coverage.py --cached-only   # the table of the runs finished so far
 
 The published rows (PacGAN Table 1, VEEGAN Table 1) used other networks and ~400k iterations;
 compare protocols, not just digits.
@@ -17,13 +18,14 @@ compare protocols, not just digits.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from runs import ROOT, cached, mean_se, run_modules, table_options
+from runs import ROOT, cache_path, cached, mean_se, run_modules, table_options
 
 # Every variant is conf/experiment/coverage.yaml (naive GAN, 2x128 MLPs, batch 128, Adam 1e-3)
 # plus its own options, with the same budget of images shown to D.
@@ -119,9 +121,16 @@ def command(variant: str, data: str, seed: int) -> list[str]:
     ]
 
 
-def train(cache: Path, variant: str, data: str, seed: int) -> Run:
-    """The run's result, from ``cache`` or trained now."""
+def train(cache: Path, variant: str, data: str, seed: int, run: bool = True) -> Run | None:
+    """The run's result, from ``cache`` or trained now (``run=False``: None if not cached)."""
     argv = ["-m", *command(variant, data, seed)]  # the cache key of earlier versions
+    stem = f"{variant}-{data}-{seed}"
+    if not run:
+        path = cache_path(cache, stem, argv)
+        if not path.exists():
+            return None
+        record = json.loads(path.read_text())
+        return Run(variant, data, seed, *(record[k] for k in ("modes", "hq", "kl", "cpu_minutes")))
 
     def compute() -> dict[str, float]:
         final, cpu = run_modules([argv[1:]], f"{variant} on {data}, seed {seed}")
@@ -132,11 +141,11 @@ def train(cache: Path, variant: str, data: str, seed: int) -> Run:
             "cpu_minutes": cpu,
         }
 
-    record = cached(cache, f"{variant}-{data}-{seed}", argv, compute)
+    record = cached(cache, stem, argv, compute)
     return Run(variant, data, seed, *(record[k] for k in ("modes", "hq", "kl", "cpu_minutes")))
 
 
-def table(runs: list[Run], datasets: list[str], seeds: int) -> str:
+def table(runs: list[Run], datasets: list[str]) -> str:
     header = ["Method"]
     for data in datasets:
         k = 8 if data == "ring8" else 25
@@ -144,7 +153,13 @@ def table(runs: list[Run], datasets: list[str], seeds: int) -> str:
     header.append("CPU min/run")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for variant in dict.fromkeys(r.variant for r in runs):
-        cells = [f"ganlab {variant} ({seeds} seeds)"]
+        seeds = {d: sum(r.variant == variant and r.data == d for r in runs) for d in datasets}
+        counts = set(seeds.values())
+        cells = [
+            f"ganlab {variant} ({counts.pop()} seeds)"
+            if len(counts) == 1
+            else f"ganlab {variant} (seeds: {', '.join(f'{d} {n}' for d, n in seeds.items())})"
+        ]
         cpu: list[float] = []
         for data in datasets:
             group = [r for r in runs if r.variant == variant and r.data == data]
@@ -170,6 +185,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--datasets", default="ring8,grid25")
+    parser.add_argument(
+        "--cached-only", action="store_true", help="train nothing: the table of the cached runs"
+    )
     table_options(parser, "mode_coverage")
     args = parser.parse_args()
     variants = args.variants.split(",")
@@ -182,15 +200,18 @@ def main() -> None:
     start = time.time()
     with ThreadPoolExecutor(args.jobs) as pool:
         runs = []
-        for run in pool.map(lambda job: train(args.cache, *job), jobs):
+        for run in pool.map(lambda job: train(args.cache, *job, run=not args.cached_only), jobs):
+            if run is None:  # --cached-only, not run yet
+                continue
             runs.append(run)
             print(
                 f"{run.variant:>10} {run.data:>7} seed {run.seed}: {run.modes:.0f} modes, "
                 f"{100 * run.hq:.1f}% HQ, KL {run.kl:.3f}, {run.cpu_minutes:.1f} CPU min",
                 flush=True,
             )
-    result = table(runs, datasets, args.seeds)
-    print(f"\n{result}\n\n{len(jobs)} runs in {(time.time() - start) / 60:.1f} min wall")
+    result = table(runs, datasets)
+    done = f"{len(runs)} of {len(jobs)} runs cached" if args.cached_only else f"{len(jobs)} runs"
+    print(f"\n{result}\n\n{done} in {(time.time() - start) / 60:.1f} min wall")
     if args.out:
         args.out.write_text(result + "\n")
 

@@ -19,11 +19,16 @@ from typing import Any
 ROOT = Path("ROOT")  # stands for the scratch folder in cached command lines
 
 
+def cache_path(cache: Path, stem: str, argv: Any) -> Path:
+    """Where :func:`cached` keeps the record of these command lines."""
+    key = hashlib.sha256(json.dumps(argv).encode()).hexdigest()[:16]
+    return cache / f"{stem}-{key}.json"
+
+
 def cached(cache: Path, stem: str, argv: Any, compute: Callable[[], dict[str, Any]]) -> dict:
     """``compute()``'s record, kept in ``cache`` under ``stem`` and a hash of ``argv`` (the
     command lines, with :data:`ROOT` for the scratch folder): a changed command reruns."""
-    key = hashlib.sha256(json.dumps(argv).encode()).hexdigest()[:16]
-    path = cache / f"{stem}-{key}.json"
+    path = cache_path(cache, stem, argv)
     if path.exists():
         return json.loads(path.read_text())
     record = {**compute(), "argv": argv}
