@@ -49,7 +49,9 @@ VARIANTS: dict[str, list[str]] = {
     "acgan": ["model=acgan", *SMALL],
     "acgan_fake_class": ["model=acgan", "model.classify_fakes=true", *SMALL],  # the paper's D
     "cgan_pd": ["model=cgan_pd", "model/arch=dcgan", *SMALL],
-    "infogan": ["model=infogan", *SMALL[1:]],  # the paper's 62-d noise
+    "infogan": ["model=infogan", *SMALL[1:]],  # the paper's 62-d uniform noise
+    # DiffAugment: Q reads augmented fakes, so the code has to go to the digit's shape
+    "infogan_diffaug": ["model=infogan", "model/augment=diffaugment", *SMALL[1:]],
 }
 
 

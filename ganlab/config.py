@@ -51,13 +51,14 @@ def packed_input_shape(shape: Any, m: Any) -> ListConfig:
     return OmegaConf.create(list(packed_shape([int(s) for s in shape], int(m))))
 
 
-def q_output_width(codes: Any) -> int:
-    """Outputs of InfoGAN's Q head for the generator's codes (see :func:`q_outputs`).
+def q_output_width(codes: Any, fixed_std: float | None = None) -> int:
+    """Outputs of InfoGAN's Q head for the generator's codes (see :func:`q_outputs`): with a
+    fixed standard deviation for the continuous codes, Q predicts only their means.
 
-    >>> q_output_width([10, "uniform", "uniform"])
-    14
+    >>> q_output_width([10, "uniform", "uniform"]), q_output_width([10, "uniform"], 1.0)
+    (14, 11)
     """
-    return q_outputs(list(codes))
+    return q_outputs(list(codes), learn_std=fixed_std is None)
 
 
 RESOLVERS: dict[str, Callable[..., Any]] = {

@@ -8,7 +8,9 @@ The file holds the generator's whole forward pass (label embedding or conditiona
 output activation, reshape) in eval mode, with the BatchNorm running statistics of the weights
 exported (the EMA copy by default). Its inputs:
 
-- ``z``: ``(batch, latent_dim)`` float32, standard normal noise; the batch size is free.
+- ``z``: ``(batch, latent_dim)`` float32 noise from the training prior (standard normal, or
+  uniform on [-1, 1] where the generator was trained so: ``latent`` in the metadata says which);
+  the batch size is free.
   InfoGAN generators take their codes inside ``z``, after the noise, as during training: each
   categorical code one-hot (k columns), each continuous code one column uniform on [-1, 1]
   (``latent`` in the metadata lists the columns);
@@ -56,7 +58,7 @@ class ExportError(ValueError):
 
 
 def latent_layout(network: nn.Module) -> list[dict[str, Any]]:
-    """The columns of ``z``, in order: the Gaussian noise, then each InfoGAN code.
+    """The columns of ``z``, in order: the noise, then each InfoGAN code.
 
     >>> g = Generator()
     >>> g._init_inputs(3, (2,), 0, "concat", None, codes=[4, "uniform"])
@@ -65,12 +67,12 @@ def latent_layout(network: nn.Module) -> list[dict[str, Any]]:
     """
     if not isinstance(network, Generator):
         return [{"name": "noise", "width": int(network.latent_dim), "prior": "normal"}]  # type: ignore[arg-type]
-    layout: list[dict[str, Any]] = [
-        {"name": "noise", "width": network.noise_dim, "prior": "normal"}
-    ]
+    uniform = "uniform [-1, 1]"
+    noise = uniform if network.noise == "uniform" else "normal"
+    layout: list[dict[str, Any]] = [{"name": "noise", "width": network.noise_dim, "prior": noise}]
     for name, code in zip(network.code_names, network.codes, strict=True):
         if code == "uniform":
-            layout.append({"name": name, "width": 1, "prior": "uniform [-1, 1]"})
+            layout.append({"name": name, "width": 1, "prior": uniform})
         else:
             layout.append(
                 {"name": name, "width": int(code), "prior": f"one-hot of {code} categories"}

@@ -162,7 +162,7 @@ def requested_labels(generator: TrainedGenerator, cfg: DictConfig) -> list[int] 
 
 
 def noise_width(network: torch.nn.Module) -> int:
-    """The Gaussian part of a generator's latent (InfoGAN codes follow it)."""
+    """The noise part of a generator's latent (InfoGAN codes follow it)."""
     width: Any = getattr(network, "noise_dim", None)
     return int(network.latent_dim if width is None else width)  # type: ignore[arg-type]
 
@@ -185,14 +185,18 @@ def draw_latents(
     labels: Tensor | None = None,  # classes (conditional G); None: uniform from rng
 ) -> tuple[Tensor, Tensor | None]:
     """``n`` latents from the generator's prior and their labels (for a conditional G), on the
-    CPU; with ``psi`` the Gaussian noise is :func:`~ganlab.latent.truncated_normal` instead
-    (InfoGAN codes keep their prior) unless the generator truncates towards ``w_avg`` itself.
-    Without ``psi``, the same draws as ``generator.sample(n, seed)``."""
+    CPU; with ``psi`` Gaussian noise is :func:`~ganlab.latent.truncated_normal` instead and
+    uniform noise is scaled by ``psi`` towards the centre of its cube (InfoGAN codes keep their
+    prior), unless the generator truncates towards ``w_avg`` itself. Without ``psi``, the same
+    draws as ``generator.sample(n, seed)``."""
     network = generator.network
     latent, labels = sample_inputs(network, n, rng, labels)
     if psi is not None and not tracks_average(network):
         width = noise_width(network)
-        noise = truncated_normal(n, width, psi, generator=rng)
+        if getattr(network, "noise", "normal") == "uniform":
+            noise = psi * latent[:, :width]
+        else:
+            noise = truncated_normal(n, width, psi, generator=rng)
         latent = torch.cat([noise, latent[:, width:]], dim=1)
     return latent, labels
 

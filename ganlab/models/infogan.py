@@ -5,7 +5,8 @@ G's latent carries codes (``model.generator.codes``: categorical and uniform con
 D's trunk, and predicts the codes of a fake sample. Both players add ``info_weight`` times the
 information loss (:func:`ganlab.losses.info_loss`) on the fakes: in D's step it trains D's
 trunk, in G's step it trains G and the Q head, which belongs to G's optimizer as in the paper.
-Logged as ``train/info_loss``.
+Logged as ``train/info_loss``. With ``fixed_std`` Q predicts only the means of the continuous
+codes (the official code's std of 1; the ``infogan`` preset, with uniform noise as the paper).
 """
 
 from __future__ import annotations
@@ -25,18 +26,24 @@ class InfoGAN(GAN):
         *args: Any,  # the arguments of GAN
         info_weight: float = 1.0,  # lambda: weight of the information loss for both players
         continuous_weight: float = 0.1,  # continuous codes' terms relative to categorical ones
+        fixed_std: float | None = None,  # Q's std for continuous codes; None: Q predicts it
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.info_weight = info_weight
         self.continuous_weight = continuous_weight
+        self.fixed_std = fixed_std
         self.codes: list[int | str] = list(getattr(self.generator, "codes", []))
         assert self.codes, (
             "InfoGAN needs latent codes: set model.generator.codes, e.g. [10, uniform, uniform]"
         )
         assert self.has_aux_head, (
             "InfoGAN's Q network is the discriminator's auxiliary head: set "
-            "model.discriminator.aux_outputs=${q_outputs:${model.generator.codes}}"
+            "model.discriminator.aux_outputs=${q_outputs:${model.generator.codes},${model.fixed_std}}"
+        )
+        assert fixed_std is None or fixed_std > 0, (
+            f"model.fixed_std is Q's standard deviation for continuous codes: a positive number "
+            f"or null (Q predicts it), got {fixed_std}"
         )
         assert self.pack == 1, "Q predicts the codes of single samples: use model.pack=1"
 
@@ -51,7 +58,7 @@ class InfoGAN(GAN):
     ) -> dict[str, Tensor]:
         assert fake_aux is not None and batch.latent is not None
         _, values = self.generator.split_latent(batch.latent)  # type: ignore[operator]
-        loss = info_loss(fake_aux, values, self.codes, self.continuous_weight)
+        loss = info_loss(fake_aux, values, self.codes, self.continuous_weight, self.fixed_std)
         return {"info_loss": self.info_weight * loss}
 
     def discriminator_parameters(self) -> Iterator[nn.Parameter]:

@@ -32,6 +32,7 @@ from torch import Tensor, nn
 
 G_CONDITIONING = ("concat", "batchnorm")
 D_CONDITIONING = ("none", "concat", "projection")
+NOISE_PRIORS = ("normal", "uniform")
 MAX_GRID_CLASSES = 16  # sample grids give each class a row up to this many classes
 
 
@@ -106,8 +107,11 @@ class LabelEmbedding(nn.Module):
 
 
 class Generator(nn.Module):
-    """What every generator shares: its input (``latent_dim`` wide: Gaussian noise, then any
-    InfoGAN codes), ``shape``, optional class conditioning.
+    """What every generator shares: its input (``latent_dim`` wide: noise, then any InfoGAN
+    codes), ``shape``, optional class conditioning.
+
+    The noise prior is ``noise="normal"`` (standard normal, the default) or ``"uniform"``
+    (uniform on [-1, 1], InfoGAN's and DCGAN's original choice).
 
     InfoGAN codes (Chen et al. 2016) are listed in ``codes``: an int ``k`` is a categorical
     code (one-hot of ``k`` values), ``"uniform"`` a continuous code uniform on [-1, 1]. They are
@@ -124,29 +128,40 @@ class Generator(nn.Module):
     >>> noise, codes = g.split_latent(g.sample_latent(5))
     >>> noise.shape, codes[0].dtype, codes[1].shape
     (torch.Size([5, 3]), torch.int64, torch.Size([5]))
+    >>> g._init_inputs(1000, (2,), 0, "concat", None, noise="uniform")
+    >>> z = g.sample_latent(4)
+    >>> bool(z.abs().max() <= 1), bool(z.min() < -0.9 and z.max() > 0.9)
+    (True, True)
     """
 
     latent_dim: int
     shape: tuple[int, ...]
     num_classes: int = 0
+    noise: str = "normal"
 
     def _init_inputs(
         self,
-        latent_dim: int,  # Gaussian noise dimensions
+        latent_dim: int,  # noise dimensions (the codes come on top)
         shape: Sequence[int],
         num_classes: int | None,  # ${data.num_classes}; None or 0 = unconditional
         conditioning: str,  # "concat" (embedding joins z) or "batchnorm" (class gains/biases)
         embed_dim: int | None,  # size of the concatenated label embedding (None: num_classes)
         codes: Sequence[int | str] = (),  # InfoGAN codes: k (categorical) or "uniform"
+        noise: str = "normal",  # the noise prior: "normal" or "uniform" (on [-1, 1])
     ) -> None:
         assert conditioning in G_CONDITIONING, (
             f"generator conditioning must be one of {G_CONDITIONING}, got {conditioning!r}"
+        )
+        assert noise in NOISE_PRIORS, (
+            f"the generator's noise prior must be one of {NOISE_PRIORS}, got {noise!r}: set "
+            "model.generator.noise"
         )
         for code in codes:
             assert code == "uniform" or (isinstance(code, int) and code >= 2), (
                 f"each InfoGAN code is a number of categories (>= 2) or 'uniform', got {code!r}"
             )
         self.noise_dim = latent_dim
+        self.noise = noise
         self.codes = list(codes)
         self.latent_dim = latent_dim + sum(_code_width(code) for code in self.codes)
         self.shape = tuple(shape)
@@ -184,9 +199,12 @@ class Generator(nn.Module):
         return torch.cat([z, self.label_embedding(labels)], dim=1)
 
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        """``n`` latents from the prior G was trained with, on the CPU: standard normal noise,
-        then each code (one-hot categories drawn uniformly; uniform continuous codes)."""
-        parts = [torch.randn(n, self.noise_dim, generator=generator)]
+        """``n`` latents from the prior G was trained with, on the CPU: the noise, then each
+        code (one-hot categories drawn uniformly; uniform continuous codes)."""
+        if self.noise == "uniform":
+            parts = [torch.rand(n, self.noise_dim, generator=generator) * 2 - 1]
+        else:
+            parts = [torch.randn(n, self.noise_dim, generator=generator)]
         for code in self.codes:
             if code == "uniform":
                 parts.append(torch.rand(n, 1, generator=generator) * 2 - 1)

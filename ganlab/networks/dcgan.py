@@ -64,9 +64,10 @@ class DCGANGenerator(Generator):
         conditioning: str = "concat",  # "concat" (embedding joins z) or "batchnorm" (norm="batch")
         embed_dim: int | None = None,  # label embedding size for "concat" (None: num_classes)
         codes: Sequence[int | str] = (),  # InfoGAN latent codes joining z: see Generator
+        noise: str = "normal",  # noise prior: "normal" or "uniform" on [-1, 1] (InfoGAN's)
     ) -> None:
         super().__init__()
-        self._init_inputs(latent_dim, shape, num_classes, conditioning, embed_dim, codes)
+        self._init_inputs(latent_dim, shape, num_classes, conditioning, embed_dim, codes, noise)
         assert self.conditioning != "batchnorm" or norm == "batch", (
             f"conditional BatchNorm replaces the generator's BatchNorm: set norm=batch, not {norm!r}"
         )

@@ -55,10 +55,11 @@ class MLPGenerator(Generator):
         conditioning: str = "concat",  # "concat" (embedding joins z) or "batchnorm"
         embed_dim: int | None = None,  # label embedding size for "concat" (None: num_classes)
         codes: Sequence[int | str] = (),  # InfoGAN latent codes joining z: see Generator
+        noise: str = "normal",  # noise prior: "normal" or "uniform" on [-1, 1] (InfoGAN's)
     ) -> None:
         super().__init__()
         assert output in ("tanh", "linear"), f"output must be 'tanh' or 'linear', got {output!r}"
-        self._init_inputs(latent_dim, shape, num_classes, conditioning, embed_dim, codes)
+        self._init_inputs(latent_dim, shape, num_classes, conditioning, embed_dim, codes, noise)
         normalize = batchnorm or self.conditioning == "batchnorm"
         layers = _mlp(
             [self.input_dim, *hidden],

@@ -150,9 +150,10 @@ class ResNetGenerator(Generator):
         conditioning: str = "batchnorm",  # "batchnorm" (SNGAN-projection) or "concat"
         embed_dim: int | None = None,  # label embedding size for "concat" (None: num_classes)
         codes: Sequence[int | str] = (),  # InfoGAN latent codes joining z: see Generator
+        noise: str = "normal",  # noise prior: "normal" or "uniform" on [-1, 1] (InfoGAN's)
     ) -> None:
         super().__init__()
-        self._init_inputs(latent_dim, shape, num_classes, conditioning, embed_dim, codes)
+        self._init_inputs(latent_dim, shape, num_classes, conditioning, embed_dim, codes, noise)
         self.channels = channels
         image_channels, stages = _resnet_plan(shape)
         self.linear = nn.Linear(self.input_dim, channels * 4 * 4)

@@ -158,8 +158,9 @@ def check_metadata(
     assert metadata["ganlab_version"] == ganlab.__version__
     assert metadata["checkpoint"] == str(ckpt.resolve())
     latent = [(part["name"], part["width"]) for part in metadata["latent"]]
-    if name == "infogan":  # 62 noise dimensions, a 10-way one-hot code, 2 continuous codes
+    if name == "infogan":  # 62 uniform noise dimensions, a 10-way one-hot code, 2 continuous
         assert latent == [("noise", 62), ("c1", 10), ("c2", 1), ("c3", 1)]
+        assert metadata["latent"][0]["prior"] == "uniform [-1, 1]"
     else:
         assert latent == [("noise", generator.latent_dim)]
 

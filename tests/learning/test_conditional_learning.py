@@ -59,18 +59,20 @@ def test_conditional_samples_show_the_requested_digit(
     assert class_agreement(predicted, requested) >= 0.9
 
 
-@pytest.mark.slow  # one run, ~7 CPU minutes
+@pytest.mark.slow  # one run, ~5 CPU minutes
 def test_infogan_code_discovers_digit_identity_without_labels(
     tmp_path: Path, digit_classifier: torch.nn.Module
 ) -> None:
-    trained, _ = fit(tmp_path, "model=infogan", *SMALL, "max_kimg=120")
+    trained, _ = fit(tmp_path, "model=infogan", "model/augment=diffaugment", *SMALL, "max_kimg=60")
     with evaluating(trained.sampling_generator) as generator:
         values, predicted = code_predictions(
             generator, predictor(digit_classifier), per_value=100, code=0, seed=1
         )
     scores = code_purity(predicted, values, num_classes=10)
-    # measured: purity 0.54 at 60 kimg, 0.58 at 120 kimg (7 distinct digits; 4 and 9, and 1
-    # and 7, share code values); seed 1: 0.60 at 100 kimg. G at the paper's D learning rate
-    # (2e-4 instead of 1e-3): 0.27, the code ignored. The target is 0.7.
-    assert scores["purity"] >= 0.5, scores
+    # measured (this seed, CPU): purity 0.82 at 20 kimg, 0.88 at 40, 0.95 at 60 (7 distinct
+    # digits, one-to-one matched accuracy 0.66). On a GPU, 6 seeds: purity 0.82-0.96 at 60-80
+    # kimg. Without DiffAugment 0.69-0.79 at 160 kimg (3 seeds); with the Gaussian noise and
+    # learned-std Q of earlier versions 0.48-0.55. The target is 0.7.
+    assert scores["purity"] >= 0.7, scores
     assert scores["distinct_majorities"] >= 6, scores  # not one digit for every code value
+    assert scores["matched_accuracy"] >= 0.55, scores

@@ -39,3 +39,15 @@ def test_codes_sum_and_q_width_is_checked() -> None:
     assert total.item() == pytest.approx(parts.item())
     with pytest.raises(AssertionError, match="aux_outputs"):
         info_loss(torch.zeros(3, 3), values, codes)
+
+
+def test_fixed_std_makes_q_predict_only_the_means() -> None:
+    torch.manual_seed(0)
+    mean, value = torch.randn(5), torch.rand(5) * 2 - 1
+    for std in (1.0, 0.5):
+        expected = -Normal(mean, torch.full((5,), std)).log_prob(value).mean()
+        loss = info_loss(mean[:, None], [value], ["uniform"], fixed_std=std)
+        assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+    assert q_outputs([3, "uniform", "uniform"], learn_std=False) == 5
+    with pytest.raises(AssertionError, match=r"fixed_std=1\.0"):
+        info_loss(torch.zeros(5, 2), [value], ["uniform"], fixed_std=1.0)

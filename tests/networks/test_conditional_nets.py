@@ -141,6 +141,26 @@ def test_latent_codes_are_drawn_from_their_prior_and_round_trip() -> None:
     assert g(latent).shape == (2000, 2)
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda noise: MLPGenerator(6, (2,), hidden=(8,), noise=noise),
+        lambda noise: DCGANGenerator(6, (1, 28, 28), 8, noise=noise),
+        lambda noise: ResNetGenerator(6, (3, 16, 16), 8, noise=noise),
+    ],
+)
+def test_noise_prior_is_normal_or_uniform(make) -> None:  # type: ignore[no-untyped-def]
+    rng = torch.Generator().manual_seed(0)
+    normal, uniform = (
+        make("normal").sample_latent(4000, rng),
+        make("uniform").sample_latent(4000, rng),
+    )
+    assert normal.abs().max() > 2.5 and abs(normal.std().item() - 1) < 0.05
+    assert uniform.abs().max() <= 1 and abs(uniform.var().item() - 1 / 3) < 0.02  # U[-1, 1]
+    with pytest.raises(AssertionError, match=r"model\.generator\.noise"):
+        make("gaussian")
+
+
 def test_sampling_draws_uniform_classes_for_conditional_generators() -> None:
     g = MLPGenerator(4, (2,), hidden=(8,), num_classes=3).eval()
     z, labels = sample_inputs(g, 3000, torch.Generator().manual_seed(0))
