@@ -371,7 +371,9 @@ class GAN(L.LightningModule):
             logs.update(g_logs, **{"train/g_loss": g_loss.detach()})
             self.g_steps += 1
             self._step_scheduler(1, "step")
-            self.update_ema(data.size * self.trainer.world_size)
+            # the EMA's half-life is in real images shown to D: this update covers the n_critic
+            # batches D saw since the last one (equal sizes: the loaders drop the last batch)
+            self.update_ema(self.n_critic * data.size * self.trainer.world_size)
 
         self.images_seen += data.size * self.trainer.world_size
         if logging:
@@ -458,10 +460,11 @@ class GAN(L.LightningModule):
             self._step_scheduler(index, "epoch")
 
     # ------------------------------------------------------------------------------ EMA
-    def update_ema(self, batch_images: int) -> None:
+    def update_ema(self, images: int) -> None:
+        """Move the EMA generator towards G by ``images`` real images' worth of its half-life."""
         if self.generator_ema is None or self.ema_half_life_kimg is None:
             return
-        beta = ema_beta(batch_images, self.ema_half_life_kimg, self.images_seen, self.ema_rampup)
+        beta = ema_beta(images, self.ema_half_life_kimg, self.images_seen, self.ema_rampup)
         ema_update(self.generator_ema, self.generator, beta)
 
     # ------------------------------------------------------------------------- sampling

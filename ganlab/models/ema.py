@@ -1,7 +1,9 @@
 """Exponential moving average of a generator's weights (Karras et al.; Yazici et al. 2019).
 
-The decay is expressed as a half-life in thousands of images shown, so it does not depend on
-the batch size: after ``half_life_kimg * 1000`` images an old weight has half its influence.
+The decay is expressed as a half-life in thousands of real images shown to D, so it depends on
+neither the batch size nor ``n_critic``: after ``half_life_kimg * 1000`` images an old weight has
+half its influence. :class:`~ganlab.models.GAN` updates the EMA once per generator step, by the
+images of the ``n_critic`` batches D saw since the previous update.
 
 >>> round(ema_beta(batch_images=1000, half_life_kimg=1.0), 4)
 0.5
@@ -21,7 +23,7 @@ def ema_beta(
     images_seen: int | None = None,
     rampup: float | None = None,  # cap the half-life at rampup * images_seen (StyleGAN2-ADA)
 ) -> float:
-    """Weight of the old average after one update that saw ``batch_images`` images."""
+    """Weight of the old average after one update covering ``batch_images`` images."""
     half_life = half_life_kimg * 1000.0
     if rampup is not None:
         assert images_seen is not None, "an EMA ramp-up needs the number of images seen"

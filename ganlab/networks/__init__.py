@@ -5,10 +5,12 @@ A generator has ``latent_dim`` and ``shape`` (of one sample) and maps ``z`` of s
 
 Every discriminator takes the same options, off by default: ``norm``, ``spectral_norm``,
 ``minibatch`` ("none", "stddev" or "discrimination") and ``minibatch_group``. With PacGAN
-(:func:`pack`), a discriminator is built for :func:`packed_shape` of the sample shape.
+(:func:`pack`), a discriminator is built for :func:`packed_shape` of the sample shape. Every
+network takes ``init``, its weight initialization scheme (:func:`initialize`).
 """
 
 from ganlab.networks.dcgan import DCGANDiscriminator, DCGANGenerator
+from ganlab.networks.init import INIT_SCHEMES, initialize
 from ganlab.networks.layers import (
     MinibatchDiscrimination,
     MinibatchStdDev,
@@ -21,6 +23,7 @@ from ganlab.networks.mlp import MLPDiscriminator, MLPGenerator
 from ganlab.networks.resnet import ResNetDiscriminator, ResNetGenerator
 
 __all__ = [
+    "INIT_SCHEMES",
     "DCGANDiscriminator",
     "DCGANGenerator",
     "MLPDiscriminator",
@@ -30,6 +33,7 @@ __all__ = [
     "ResNetDiscriminator",
     "ResNetGenerator",
     "apply_spectral_norm",
+    "initialize",
     "minibatch_layer",
     "pack",
     "packed_shape",

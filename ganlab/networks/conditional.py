@@ -30,6 +30,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ganlab.networks.init import initialize
+from ganlab.networks.layers import apply_spectral_norm
+
 G_CONDITIONING = ("concat", "batchnorm")
 D_CONDITIONING = ("none", "concat", "projection")
 NOISE_PRIORS = ("normal", "uniform")
@@ -118,7 +121,8 @@ class Generator(nn.Module):
     named ``c1, c2, ...`` in that order, and :meth:`sample_latent` draws them.
 
     Subclasses call :meth:`_init_inputs` first, build their network for :attr:`input_dim`
-    inputs with :meth:`batchnorm` layers, and run it on ``self.latent_input(z, labels)``.
+    inputs with :meth:`batchnorm` layers, run it on ``self.latent_input(z, labels)``, and
+    last initialize their weights with :func:`~ganlab.networks.init.initialize`.
 
     >>> import torch
     >>> g = Generator()
@@ -241,7 +245,8 @@ class Discriminator(nn.Module):
     features to one logit; class conditioning and an auxiliary head act on those features.
 
     Subclasses call :meth:`_init_conditioning` first, build ``self.net`` for
-    :attr:`input_shape`, then :meth:`_init_heads` with the width of the flattened features.
+    :attr:`input_shape`, then :meth:`_init_heads` with the width of the flattened features,
+    and last :meth:`_init_weights`.
     """
 
     shape: tuple[int, ...]
@@ -296,6 +301,15 @@ class Discriminator(nn.Module):
                 if aux_hidden
                 else nn.Linear(features, aux_outputs)
             )
+
+    def _init_weights(
+        self,
+        init: str,  # weight initialization scheme (ganlab.networks.init): "default", "dcgan", ...
+        spectral_norm: bool,  # then spectral normalization on every conv and linear layer
+    ) -> None:
+        initialize(self, init)
+        if spectral_norm:  # after the init: the power iteration starts from the final weights
+            apply_spectral_norm(self)
 
     def _input(self, x: Tensor, labels: Tensor | None) -> Tensor:
         check_labels(labels, self.num_classes, "discriminator")

@@ -27,7 +27,8 @@ from collections.abc import Sequence
 from torch import Tensor, nn
 
 from ganlab.networks.conditional import Discriminator, Generator, LabelSequential
-from ganlab.networks.layers import apply_spectral_norm, minibatch_layer, norm2d
+from ganlab.networks.init import initialize
+from ganlab.networks.layers import minibatch_layer, norm2d
 
 
 def resolution_plan(resolution: int) -> tuple[int, int]:
@@ -65,6 +66,7 @@ class DCGANGenerator(Generator):
         embed_dim: int | None = None,  # label embedding size for "concat" (None: num_classes)
         codes: Sequence[int | str] = (),  # InfoGAN latent codes joining z: see Generator
         noise: str = "normal",  # noise prior: "normal" or "uniform" on [-1, 1] (InfoGAN's)
+        init: str = "default",  # weight init: "default", "dcgan", "orthogonal", "xavier"
     ) -> None:
         super().__init__()
         self._init_inputs(latent_dim, shape, num_classes, conditioning, embed_dim, codes, noise)
@@ -92,6 +94,7 @@ class DCGANGenerator(Generator):
             width //= 2
         layers += [nn.ConvTranspose2d(width, channels, 4, 2, 1), nn.Tanh()]
         self.net = LabelSequential(*layers)
+        initialize(self, init)
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         return self.net(self.latent_input(z, labels)[:, :, None, None], labels)
@@ -111,6 +114,7 @@ class DCGANDiscriminator(Discriminator):
         embed_dim: int | None = None,  # label planes for "concat" (None: num_classes)
         aux_outputs: int = 0,  # width of an auxiliary head (ACGAN classes, InfoGAN Q)
         aux_hidden: int = 0,  # hidden width of that head (0: linear)
+        init: str = "default",  # weight init: "default", "dcgan", "orthogonal", "xavier"
     ) -> None:
         super().__init__()
         self._init_conditioning(shape, num_classes, conditioning, embed_dim)
@@ -138,5 +142,4 @@ class DCGANDiscriminator(Discriminator):
             features += added * start * start
         self.net = nn.Sequential(*layers)
         self._init_heads(features, aux_outputs, aux_hidden)
-        if spectral_norm:
-            apply_spectral_norm(self)
+        self._init_weights(init, spectral_norm)

@@ -24,7 +24,8 @@ from collections.abc import Callable, Sequence
 from torch import Tensor, nn
 
 from ganlab.networks.conditional import Discriminator, Generator, LabelSequential
-from ganlab.networks.layers import apply_spectral_norm, minibatch_layer
+from ganlab.networks.init import initialize
+from ganlab.networks.layers import minibatch_layer
 
 _NORMS_1D: dict[str, Callable[[int], nn.Module] | None] = {"none": None, "layer": nn.LayerNorm}
 
@@ -56,6 +57,7 @@ class MLPGenerator(Generator):
         embed_dim: int | None = None,  # label embedding size for "concat" (None: num_classes)
         codes: Sequence[int | str] = (),  # InfoGAN latent codes joining z: see Generator
         noise: str = "normal",  # noise prior: "normal" or "uniform" on [-1, 1] (InfoGAN's)
+        init: str = "default",  # weight init: "default", "dcgan", "orthogonal", "xavier"
     ) -> None:
         super().__init__()
         assert output in ("tanh", "linear"), f"output must be 'tanh' or 'linear', got {output!r}"
@@ -70,6 +72,7 @@ class MLPGenerator(Generator):
         if output == "tanh":
             layers.append(nn.Tanh())
         self.net = LabelSequential(*layers)
+        initialize(self, init)
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         return self.net(self.latent_input(z, labels), labels).view(z.shape[0], *self.shape)
@@ -92,6 +95,7 @@ class MLPDiscriminator(Discriminator):
         embed_dim: int | None = None,  # label embedding size for "concat" (None: num_classes)
         aux_outputs: int = 0,  # width of an auxiliary head (ACGAN classes, InfoGAN Q)
         aux_hidden: int = 0,  # hidden width of that head (0: linear)
+        init: str = "default",  # weight init: "default", "dcgan", "orthogonal", "xavier"
     ) -> None:
         super().__init__()
         assert norm in _NORMS_1D, f"MLP norm must be one of {sorted(_NORMS_1D)}, got {norm!r}"
@@ -105,5 +109,4 @@ class MLPDiscriminator(Discriminator):
         layers.append(nn.Linear(features + added, 1))
         self.net = nn.Sequential(*layers)
         self._init_heads(features + added, aux_outputs, aux_hidden)
-        if spectral_norm:
-            apply_spectral_norm(self)
+        self._init_weights(init, spectral_norm)

@@ -34,7 +34,8 @@ from ganlab.networks.conditional import (
     LabelSequential,
     apply,
 )
-from ganlab.networks.layers import apply_spectral_norm, minibatch_layer, norm2d
+from ganlab.networks.init import initialize
+from ganlab.networks.layers import minibatch_layer, norm2d
 
 
 def _resnet_plan(shape: Sequence[int]) -> tuple[int, int]:
@@ -151,6 +152,7 @@ class ResNetGenerator(Generator):
         embed_dim: int | None = None,  # label embedding size for "concat" (None: num_classes)
         codes: Sequence[int | str] = (),  # InfoGAN latent codes joining z: see Generator
         noise: str = "normal",  # noise prior: "normal" or "uniform" on [-1, 1] (InfoGAN's)
+        init: str = "default",  # weight init: "default", "dcgan", "orthogonal", "xavier"
     ) -> None:
         super().__init__()
         self._init_inputs(latent_dim, shape, num_classes, conditioning, embed_dim, codes, noise)
@@ -166,6 +168,7 @@ class ResNetGenerator(Generator):
             _conv(channels, image_channels, 3, 1.0),
             nn.Tanh(),
         )
+        initialize(self, init)
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         h = self.linear(self.latent_input(z, labels))
@@ -186,6 +189,7 @@ class ResNetDiscriminator(Discriminator):
         embed_dim: int | None = None,  # label planes for "concat" (None: num_classes)
         aux_outputs: int = 0,  # width of an auxiliary head (ACGAN classes, InfoGAN Q)
         aux_hidden: int = 0,  # hidden width of that head (0: linear)
+        init: str = "default",  # weight init: "default", "dcgan", "orthogonal", "xavier"
     ) -> None:
         super().__init__()
         self._init_conditioning(shape, num_classes, conditioning, embed_dim)
@@ -207,5 +211,4 @@ class ResNetDiscriminator(Discriminator):
             linear,
         )
         self._init_heads(channels + added, aux_outputs, aux_hidden)
-        if spectral_norm:
-            apply_spectral_norm(self)
+        self._init_weights(init, spectral_norm)

@@ -2,6 +2,7 @@ import math
 
 import pytest
 import torch
+from helpers import adam, point_loader, quiet_trainer
 from torch import nn
 
 from ganlab.models.ema import ema_beta, ema_update
@@ -30,3 +31,22 @@ def test_ema_update_arithmetic_and_buffers() -> None:
     ema_update(ema, model, beta=0.75)
     assert torch.allclose(ema.weight, torch.full((3,), 0.25 * 0.75 + 0.25))
     assert torch.equal(ema.running_mean, model.running_mean)  # statistics copied, not averaged
+
+
+@pytest.mark.parametrize("n_critic", [1, 5])
+def test_half_life_counts_every_image_shown_to_d(tiny_gan, n_critic: int) -> None:
+    # G frozen at 1 (lr 0) and its EMA started at 0: 1 - EMA is the initial weights' share
+    model = tiny_gan(
+        g_optimizer=adam(lr=0.0), n_critic=n_critic, ema_half_life_kimg=0.1, ema_rampup=None
+    )
+    with torch.no_grad():
+        for live, ema in zip(
+            model.generator.parameters(), model.generator_ema.parameters(), strict=True
+        ):
+            live.fill_(1.0)
+            ema.fill_(0.0)
+    quiet_trainer(max_epochs=1).fit(model, point_loader(n=160, batch_size=16))
+    assert model.images_seen == 160 and model.g_steps == 10 // n_critic
+    share = 1.0 - torch.cat([p.flatten() for p in model.generator_ema.parameters()])
+    # 160 images shown to D over a 100-image half-life, whatever the D steps per G step
+    assert torch.allclose(share, torch.full_like(share, 0.5 ** (160 / 100)), atol=1e-6)
