@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from runs import ROOT, cached, mean_se, run_modules, table_options
+from runs import ROOT, cached, commits_line, mean_se, run_modules, table_options
 
 # DCGAN-sized nets for a CPU (as benchmarks/conditional.py): 64-d noise, 32 base channels.
 MODEL = [
@@ -128,7 +128,7 @@ def main() -> None:
     cpu = " | ".join(f"{r['cpu_minutes']:.1f}" for r in runs)
     mean_cpu = statistics.fmean(r["cpu_minutes"] for r in runs)
     lines.append(f"| CPU minutes (fit + score) | {cpu} | {mean_cpu:.1f} |")
-    result = "\n".join(lines)
+    result = "\n".join([*lines, "", commits_line(runs)])
     print(f"\n{result}\n\n{len(runs)} digits in {(time.time() - start) / 60:.1f} min wall")
     if args.out:
         args.out.write_text(result + "\n")

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from runs import cached, mean_se, run_modules, table_options, train_command
+from runs import cached, commits_line, mean_se, run_modules, table_options, train_command
 
 SMALL = [  # the CPU-sized CGAN of benchmarks/conditional.py, with DiffAugment
     "model=cgan",
@@ -144,7 +144,7 @@ def main() -> None:
         cells = [mean_se([r[a] for r in group], scale=100) + "%" for a in ARMS]
         cpu = statistics.fmean(r["cpu_minutes"] for r in group)
         lines.append(f"| {k} ({len(group)} seeds) | " + " | ".join(cells) + f" | {cpu:.1f} |")
-    result = "\n".join(lines)
+    result = "\n".join([*lines, "", commits_line(runs)])
     print(f"\n{result}\n\n{len(runs)} runs in {(time.time() - start) / 60:.1f} min wall")
     if args.out:
         args.out.write_text(result + "\n")

@@ -28,8 +28,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from runs import (
+    CLASSIFIERS,
     cached,
     classifier_options,
+    commits_line,
     ensure_classifier,
     evaluate_command,
     mean_se,
@@ -72,7 +74,7 @@ VARIANTS: dict[str, list[str]] = {
 }
 
 
-def commands(variant: str, data: str, seed: int, kimg: float, classifiers: Path) -> list[list[str]]:
+def commands(variant: str, data: str, seed: int, kimg: float) -> list[list[str]]:
     train = train_command(
         *VARIANTS[variant],
         f"data={data}",
@@ -83,7 +85,7 @@ def commands(variant: str, data: str, seed: int, kimg: float, classifiers: Path)
     evaluate = evaluate_command(
         "metrics=[fid]",
         "metrics/feature=classifier",
-        f"metrics.feature.directory={classifiers}",
+        f"metrics.feature.directory={CLASSIFIERS}",
         "num_fake=5000",
         seed=seed,
     )
@@ -133,11 +135,12 @@ def main() -> None:
 
     def one(job: tuple[str, int]) -> dict:
         variant, seed = job
-        argvs = commands(variant, args.data, seed, args.kimg, args.classifiers)
+        argvs = commands(variant, args.data, seed, args.kimg)
 
         def compute() -> dict[str, float]:
             inspect = class_control(classifier, seed)
-            final, cpu = run_modules(argvs, f"{variant}, seed {seed}", inspect)
+            places = {CLASSIFIERS: args.classifiers}
+            final, cpu = run_modules(argvs, f"{variant}, seed {seed}", inspect, places)
             scores = {k: final[k] for k in ("agreement", "purity", "matched") if k in final}
             return {**scores, "fid": final["fid5k"], "cpu_minutes": cpu}
 
@@ -176,7 +179,7 @@ def main() -> None:
             f"| {variant} ({len(group)} seeds) | {cell('agreement')} | {purity}{matched} "
             f"| {fid} | {cpu:.1f} |"
         )
-    result = "\n".join(lines)
+    result = "\n".join([*lines, "", commits_line(runs)])
     print(f"\n{result}\n\n{len(jobs)} runs in {(time.time() - start) / 60:.1f} min wall")
     if args.out:
         args.out.write_text(result + "\n")

@@ -24,8 +24,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from runs import ROOT, cache_path, cached, mean_se, run_modules, table_options
+from runs import ROOT, cache_path, cached, commits_line, mean_se, run_modules, table_options
 
 # Every variant is conf/experiment/coverage.yaml (naive GAN, 2x128 MLPs, batch 128, Adam 1e-3)
 # plus its own options, with the same budget of images shown to D.
@@ -105,6 +106,15 @@ class Run:
     hq: float
     kl: float
     cpu_minutes: float
+    commit: str | None  # None: cached before commits were recorded
+    dirty: bool | None
+
+    @classmethod
+    def of(cls, variant: str, data: str, seed: int, record: dict[str, Any]) -> Run:
+        modes, hq, kl, cpu = (record[k] for k in ("modes", "hq", "kl", "cpu_minutes"))
+        return cls(
+            variant, data, seed, modes, hq, kl, cpu, record.get("commit"), record.get("dirty")
+        )
 
 
 def command(variant: str, data: str, seed: int) -> list[str]:
@@ -129,8 +139,7 @@ def train(cache: Path, variant: str, data: str, seed: int, run: bool = True) -> 
         path = cache_path(cache, stem, argv)
         if not path.exists():
             return None
-        record = json.loads(path.read_text())
-        return Run(variant, data, seed, *(record[k] for k in ("modes", "hq", "kl", "cpu_minutes")))
+        return Run.of(variant, data, seed, json.loads(path.read_text()))
 
     def compute() -> dict[str, float]:
         final, cpu = run_modules([argv[1:]], f"{variant} on {data}, seed {seed}")
@@ -141,8 +150,7 @@ def train(cache: Path, variant: str, data: str, seed: int, run: bool = True) -> 
             "cpu_minutes": cpu,
         }
 
-    record = cached(cache, stem, argv, compute)
-    return Run(variant, data, seed, *(record[k] for k in ("modes", "hq", "kl", "cpu_minutes")))
+    return Run.of(variant, data, seed, cached(cache, stem, argv, compute))
 
 
 def table(runs: list[Run], datasets: list[str]) -> str:
@@ -209,7 +217,7 @@ def main() -> None:
                 f"{100 * run.hq:.1f}% HQ, KL {run.kl:.3f}, {run.cpu_minutes:.1f} CPU min",
                 flush=True,
             )
-    result = table(runs, datasets)
+    result = f"{table(runs, datasets)}\n\n{commits_line(vars(run) for run in runs)}"
     done = f"{len(runs)} of {len(jobs)} runs cached" if args.cached_only else f"{len(jobs)} runs"
     print(f"\n{result}\n\n{done} in {(time.time() - start) / 60:.1f} min wall")
     if args.out:

@@ -1,5 +1,10 @@
 """What the benchmarks share: command-line runs in a scratch folder, timed in CPU seconds, and
-a cache of finished runs so an interrupted benchmark resumes where it stopped."""
+a cache of finished runs so an interrupted benchmark resumes where it stopped.
+
+A cached record is keyed by its command lines, which name folders by placeholders only
+(:data:`ROOT`, :data:`CLASSIFIERS`), so the cache hits on any machine; it records the ganlab
+version and git commit that produced it, and every table says which commits those were.
+"""
 
 from __future__ import annotations
 
@@ -12,26 +17,55 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 ROOT = Path("ROOT")  # stands for the scratch folder in cached command lines
+CLASSIFIERS = Path("CLASSIFIERS")  # stands for --classifiers, the in-domain classifiers' folder
+
+
+def _absolute_paths(argv: Any) -> list[str]:
+    """The arguments of ``argv`` (nested lists/dicts of strings) whose value is an absolute or
+    home-relative path."""
+    if isinstance(argv, Mapping):
+        return [a for value in argv.values() for a in _absolute_paths(value)]
+    if isinstance(argv, (list, tuple)):
+        return [a for value in argv for a in _absolute_paths(value)]
+    value = str(argv).rsplit("=", 1)[-1]
+    return [str(argv)] if value.startswith("~/") or Path(value).is_absolute() else []
 
 
 def cache_path(cache: Path, stem: str, argv: Any) -> Path:
-    """Where :func:`cached` keeps the record of these command lines."""
+    """Where :func:`cached` keeps the record of these command lines (which must name folders by
+    placeholders, not absolute paths, or the cache would miss on every other machine)."""
+    absolute = _absolute_paths(argv)
+    assert not absolute, f"cache keys must not hold absolute paths (use placeholders): {absolute}"
     key = hashlib.sha256(json.dumps(argv).encode()).hexdigest()[:16]
     return cache / f"{stem}-{key}.json"
 
 
+def code_version() -> dict[str, Any]:
+    """ganlab's version and git commit (``dirty``: with uncommitted changes to tracked files)."""
+    from ganlab.provenance import provenance
+
+    info = provenance()
+    return {
+        "ganlab_version": info["ganlab_version"],
+        "commit": info["git_commit"],
+        "dirty": info["git_dirty"],
+    }
+
+
 def cached(cache: Path, stem: str, argv: Any, compute: Callable[[], dict[str, Any]]) -> dict:
     """``compute()``'s record, kept in ``cache`` under ``stem`` and a hash of ``argv`` (the
-    command lines, with :data:`ROOT` for the scratch folder): a changed command reruns."""
+    command lines, with placeholders for folders): a changed command reruns. The record also
+    holds ``argv`` and the :func:`code_version` it was computed with."""
     path = cache_path(cache, stem, argv)
     if path.exists():
         return json.loads(path.read_text())
-    record = {**compute(), "argv": argv}
+    version = code_version()  # of the code that starts computing
+    record = {**compute(), "argv": argv, **version}
     cache.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(record, indent=1))
@@ -39,21 +73,44 @@ def cached(cache: Path, stem: str, argv: Any, compute: Callable[[], dict[str, An
     return record
 
 
+def commits_line(records: Iterable[Mapping[str, Any]]) -> str:
+    """The line under a table saying which commits produced its records.
+
+    >>> commits_line([{"commit": "0123456789ab", "dirty": True}, {"argv": []}])
+    'results from commit(s): 0123456+uncommitted changes, before commit recording (1 run)'
+    """
+    commits: set[str] = set()
+    unrecorded = 0
+    for record in records:
+        if record.get("commit"):
+            commits.add(
+                record["commit"][:7] + ("+uncommitted changes" if record.get("dirty") else "")
+            )
+        else:
+            unrecorded += 1
+    parts = sorted(commits)
+    if unrecorded:
+        parts.append(f"before commit recording ({unrecorded} run{'s' * (unrecorded > 1)})")
+    return f"results from commit(s): {', '.join(parts) or 'none'}"
+
+
 def run_modules(
     argvs: Sequence[Sequence[str]],
     what: str,
     inspect: Callable[[Path], dict[str, Any]] | None = None,  # more values, from the folder
+    places: Mapping[Path, Path] | None = None,  # placeholder in argv -> the folder it stands for
 ) -> tuple[dict[str, Any], float]:
-    """Run ``python -m <argv>`` for each command line (:data:`ROOT` -> a scratch folder) one
-    thread each; return the last value of every metric in ``ROOT/run/metrics.jsonl`` if there
-    is one (plus what ``inspect`` finds in the scratch folder, e.g. in a checkpoint) and the CPU
-    minutes all commands took."""
+    """Run ``python -m <argv>`` for each command line (:data:`ROOT` -> a scratch folder, other
+    placeholders as ``places`` says) one thread each; return the last value of every metric in
+    ``ROOT/run/metrics.jsonl`` if there is one (plus what ``inspect`` finds in the scratch
+    folder, e.g. in a checkpoint) and the CPU minutes all commands took."""
     cpu = 0.0
     with tempfile.TemporaryDirectory(prefix="ganlab-bench-") as tmp:
         root = Path(tmp)
         env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        folders = {str(ROOT): tmp, **{str(k): str(v) for k, v in (places or {}).items()}}
         for argv in argvs:
-            command = [sys.executable, "-m", *(a.replace(str(ROOT), tmp) for a in argv)]
+            command = [sys.executable, "-m", *(_expand(a, folders) for a in argv)]
             with (root / "log.txt").open("a") as log:
                 process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
                 _, status, usage = os.wait4(process.pid, 0)
@@ -69,6 +126,12 @@ def run_modules(
         if inspect is not None:
             final.update(inspect(root))
     return final, cpu
+
+
+def _expand(arg: str, folders: Mapping[str, str]) -> str:
+    for placeholder, folder in folders.items():
+        arg = arg.replace(placeholder, folder)
+    return arg
 
 
 def mean_se(values: Sequence[float], scale: float = 1.0, digits: int = 1) -> str:

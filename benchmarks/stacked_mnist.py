@@ -19,11 +19,12 @@ import argparse
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from runs import (
+    CLASSIFIERS,
     cached,
     classifier_options,
+    commits_line,
     ensure_classifier,
     evaluate_command,
     mean_se,
@@ -50,14 +51,14 @@ PUBLISHED = [  # (method, modes, KL, setup)
 ]
 
 
-def commands(variant: str, seed: int, kimg: float, classifiers: Path) -> list[list[str]]:
+def commands(variant: str, seed: int, kimg: float) -> list[list[str]]:
     train = train_command(
         "model=dcgan", *VARIANTS[variant], "data=stacked_mnist5k", seed=seed, kimg=kimg
     )
     evaluate = evaluate_command(
         "metrics=[modes]",
         "metrics/feature=stacked_classifier",
-        f"metrics.feature.directory={classifiers}",
+        f"metrics.feature.directory={CLASSIFIERS}",
         "num_fake=26000",
         seed=seed,
     )
@@ -79,10 +80,11 @@ def main() -> None:
 
     def one(job: tuple[str, int]) -> dict:
         variant, seed = job
-        argvs = commands(variant, seed, args.kimg, args.classifiers)
+        argvs = commands(variant, seed, args.kimg)
 
         def compute() -> dict[str, float]:
-            final, cpu = run_modules(argvs, f"{variant}, seed {seed}")
+            places = {CLASSIFIERS: args.classifiers}
+            final, cpu = run_modules(argvs, f"{variant}, seed {seed}", places=places)
             return {"modes": final["modes26k"], "kl": final["mode_kl26k"], "cpu_minutes": cpu}
 
         return {
@@ -111,7 +113,7 @@ def main() -> None:
             f"| ganlab {variant} ({args.seeds} seeds) | {modes} | {kl} | {cpu:.1f} | {args.kimg:g} kimg, CPU |"
         )
     lines += [f"| {name} | {modes} | {kl} | - | {setup} |" for name, modes, kl, setup in PUBLISHED]
-    result = "\n".join(lines)
+    result = "\n".join([*lines, "", commits_line(runs)])
     print(f"\n{result}\n\n{len(jobs)} runs in {(time.time() - start) / 60:.1f} min wall")
     if args.out:
         args.out.write_text(result + "\n")

@@ -4,7 +4,8 @@ fix it.
 * :func:`check_targets`: every ``_target_`` node is checked against its target's signature,
   the schema that cannot drift from the code: a key that is not a parameter is refused with
   the allowed ones (and the closest match), a value of the wrong type with the expected type,
-  a missing required argument by name.
+  a missing required argument by name. A target whose signature or type hints cannot be read
+  is checked as far as possible, and a warning (once per target and process) says what was not.
 * :func:`check_combinations`: options that are fine alone but not together, judged from the
   config (a class-conditional model on unlabelled data).
 * :func:`check_model`: combinations only the built networks reveal (a gradient penalty on a
@@ -17,6 +18,7 @@ import difflib
 import inspect
 import types
 import typing
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -28,6 +30,7 @@ from torch import nn
 __all__ = ["ConfigError", "check_combinations", "check_model", "check_targets"]
 
 _HYDRA_KEYS = {"_target_", "_partial_", "_recursive_", "_convert_", "_args_"}
+_unchecked: set[str] = set()  # targets already warned about (each is said once per process)
 
 
 class ConfigError(ValueError):
@@ -72,7 +75,8 @@ def _check_call(node: Mapping[str, Any], path: str) -> None:
         ) from error
     try:
         signature = inspect.signature(target)
-    except (TypeError, ValueError):  # builtins without a signature: nothing to check
+    except (TypeError, ValueError) as error:  # builtins without a signature
+        _warn_unchecked(target_name, "options and types", error)
         return
     parameters = {
         name: p
@@ -90,7 +94,7 @@ def _check_call(node: Mapping[str, Any], path: str) -> None:
                 f"{where}{key} is not an option of {target_name}{hint}; its options are: "
                 f"{', '.join(sorted(parameters))}"
             )
-    hints = _type_hints(target)
+    hints = _type_hints(target, target_name)
     for key in given:
         if key in hints and not _matches(node[key], hints[key]):
             raise ConfigError(
@@ -110,12 +114,26 @@ def _check_call(node: Mapping[str, Any], path: str) -> None:
             )
 
 
-def _type_hints(target: Any) -> dict[str, Any]:
+def _type_hints(target: Any, target_name: str) -> dict[str, Any]:
     function = target.__init__ if inspect.isclass(target) else target
     try:
         return typing.get_type_hints(function)
-    except Exception:  # names only imported for type checking: skip the type checks
+    except Exception as error:  # e.g. a name imported only for type checking
+        _warn_unchecked(target_name, "types", error)
         return {}
+
+
+def _warn_unchecked(target_name: str, what: str, error: Exception) -> None:
+    """Say (once per target) that part of a ``_target_``'s config could not be checked."""
+    if target_name in _unchecked:
+        return
+    _unchecked.add(target_name)
+    warnings.warn(
+        f"config check: the argument {what} of {target_name} are not checked, because its "
+        f"signature cannot be read ({type(error).__name__}: {error}); a wrong value fails "
+        "only when it is built",
+        stacklevel=2,  # points at the check that could not be made
+    )
 
 
 def _matches(value: Any, hint: Any) -> bool:

@@ -19,6 +19,7 @@ Contract shared by all DataModules (other packages rely on it):
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence, Sized
 from typing import Any, ClassVar, cast
 
@@ -28,7 +29,9 @@ from torch.utils.data import DataLoader, Dataset
 
 from ganlab.data.resumable import EpochSampler, ResumableLoader
 
-__all__ = ["DataError", "GANDataModule", "as_image_shape", "as_shape"]
+__all__ = ["DataError", "GANDataModule", "as_image_shape", "as_shape", "default_num_workers"]
+
+MAX_DEFAULT_WORKERS = 4  # enough to decode JPEGs for a small GAN; more only costs memory
 
 
 class DataError(RuntimeError):
@@ -64,6 +67,13 @@ def as_image_shape(shape: Sequence[int], name: str = "data.shape") -> tuple[int,
     return shp[0], shp[1], shp[2]
 
 
+def default_num_workers() -> int:
+    """Loader workers for ``data.num_workers: null``: up to 4, never more than the CPU cores
+    this process may use (what PyTorch counts before warning about too many workers)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(MAX_DEFAULT_WORKERS, cores or 1)
+
+
 def print_rank_zero(message: str) -> None:
     """Print one line on global rank 0 only (every rank runs ``setup``)."""
     if getattr(rank_zero_only, "rank", 0) == 0:
@@ -85,7 +95,7 @@ class GANDataModule(L.LightningDataModule):
         self,
         shape: Sequence[int],
         batch_size: int,
-        num_workers: int = 0,
+        num_workers: int | None = 0,  # None: default_num_workers()
         pin_memory: bool = False,
         num_classes: int | None = None,  # as declared for ${data.num_classes}; checked at setup
         seed: int = 0,  # the training order: each epoch's shuffle follows (seed, epoch)
@@ -97,8 +107,13 @@ class GANDataModule(L.LightningDataModule):
         self.declared_num_classes = num_classes
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
             raise DataError(f"data.batch_size must be a positive integer; got {batch_size!r}")
+        if num_workers is None:
+            num_workers = default_num_workers()
         if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
-            raise DataError(f"data.num_workers must be an integer >= 0; got {num_workers!r}")
+            raise DataError(
+                f"data.num_workers must be an integer >= 0 (or null: as many as the CPU cores, "
+                f"up to {MAX_DEFAULT_WORKERS}); got {num_workers!r}"
+            )
         self.batch_size = int(batch_size)
         self.num_workers = int(num_workers)
         self.pin_memory = bool(pin_memory)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,11 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", "
 def find_images(root: Path) -> list[Path]:
     """All files under ``root`` (recursive, symlinks followed once, hidden entries skipped)
     whose extension is in :data:`IMAGE_EXTENSIONS`, sorted."""
-    found: list[Path] = []
+    return sorted(_walk_images(root))
+
+
+def _walk_images(root: Path) -> Iterator[Path]:
+    """The files :func:`find_images` finds, as the walk meets them (stop at the first: cheap)."""
     seen: set[str] = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         real = os.path.realpath(dirpath)
@@ -42,9 +46,7 @@ def find_images(root: Path) -> list[Path]:
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for f in filenames:
             if not f.startswith(".") and os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS:
-                found.append(Path(dirpath) / f)
-    found.sort()
-    return found
+                yield Path(dirpath) / f
 
 
 def check_image(path: Path) -> str | None:
@@ -133,7 +135,7 @@ class ImageFolder(GANDataModule):
         shape: Sequence[int] = (3, 64, 64),
         batch_size: int = 64,
         labels: bool = False,  # class label = immediate subfolder of root
-        num_workers: int = 4,  # images are decoded per sample with PIL
+        num_workers: int | None = None,  # decoding with PIL; None: the cores, up to 4
         pin_memory: bool = False,
         num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
         seed: int = 0,  # each training epoch's shuffle follows (seed, epoch)
@@ -187,7 +189,17 @@ class ImageFolder(GANDataModule):
         return path
 
     def prepare_data(self) -> None:
-        self._check_root()
+        """Before training: the folder exists and holds at least one image file."""
+        root = self._check_root()
+        if next(_walk_images(root), None) is None:
+            raise self._no_images(root)
+
+    def _no_images(self, root: Path) -> DataError:
+        return DataError(
+            f"image_folder: no image files under data.root={self.root!r} "
+            f"(resolved to {root.resolve()}; searched recursively for "
+            f"{'/'.join(e[1:] for e in IMAGE_EXTENSIONS)}). Point data.root at a folder of images."
+        )
 
     def setup(self, stage: str | None = None) -> None:
         if self._dataset is None:
@@ -198,11 +210,7 @@ class ImageFolder(GANDataModule):
         root = self._check_root()
         candidates = find_images(root)
         if not candidates:
-            raise DataError(
-                f"image_folder: no image files under data.root={self.root!r} "
-                f"(resolved to {root.resolve()}; searched recursively for "
-                f"{'/'.join(e[1:] for e in IMAGE_EXTENSIONS)}). Point data.root at a folder of images."
-            )
+            raise self._no_images(root)
         ignored = 0
         if self.labels:
             in_root = [p for p in candidates if p.parent == root]

@@ -391,7 +391,7 @@ class CelebA(_OnDisk, GANDataModule):
         batch_size: int = 64,
         split: str = "train",  # train | valid | test | all (list_eval_partition.txt)
         download: bool = True,  # via torchvision from Google Drive (needs `pip install gdown`)
-        num_workers: int = 4,  # JPEGs are decoded per sample
+        num_workers: int | None = None,  # JPEGs are decoded per sample; None: the cores, up to 4
         pin_memory: bool = False,
         num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
         seed: int = 0,  # each training epoch's shuffle follows (seed, epoch)

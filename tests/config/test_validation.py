@@ -8,6 +8,7 @@ import pytest
 from helpers import compose_train, run_cli
 from hydra.utils import instantiate
 
+from ganlab import validation
 from ganlab.validation import ConfigError, check_combinations, check_model, check_targets
 
 
@@ -41,6 +42,25 @@ def test_required_arguments_and_imports() -> None:
     check_targets({"opt": {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 1e-3}})
     with pytest.raises(ConfigError, match="cannot be imported"):
         check_targets({"net": {"_target_": "torch.nn.Linaer"}})
+
+
+def test_what_cannot_be_checked_is_said_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "hintless.py").write_text(  # a hint naming what only type checkers import
+        "from __future__ import annotations\n\ndef build(size: Unknown = 1) -> None: ...\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(validation, "_unchecked", set())
+    config = {"a": {"_target_": "hintless.build", "size": "x"}, "b": {"_target_": "builtins.range"}}
+    with pytest.warns(UserWarning) as caught:
+        for _ in range(2):
+            check_targets(config)
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 2, messages  # one per target, however often it is checked
+    assert messages[0].startswith("config check: the argument types of hintless.build are not")
+    assert "NameError: name 'Unknown' is not defined" in messages[0]
+    assert "argument options and types of builtins.range are not checked" in messages[1]
 
 
 def test_conditional_model_on_unlabelled_data(tmp_path: Path) -> None:

