@@ -25,6 +25,12 @@ It writes ``scores.csv`` (per image: index, label, anomalous, one column per met
 where labels are known, ``auroc.json`` (AUROC per method and per anomalous class, with the
 checkpoint, classes, image count and method parameters) and prints the table.
 
+``score`` builds the checkpoint's generator and discriminator, and the data recorded in
+``anomaly.json``, only where every ``_target_`` they name is on ganlab's allow-list
+(:mod:`ganlab.stored`; the recorded data module still reads, or downloads into, the folder it
+names); the checkpoint is checked before anything is read or written, and ``trust=true``
+builds what the list refuses.
+
 The scoring math is plain PyTorch (no Lightning): :func:`discriminator_scores`,
 :func:`invert`, :func:`inversion_scores`, :func:`fit_encoder`, :func:`encoder_scores`,
 :func:`knn_scores`, :func:`combine_scores`, :func:`auroc`.
@@ -54,6 +60,7 @@ from ganlab.data.subset import ClassSubset, check_classes
 from ganlab.generator import load_generator
 from ganlab.networks.conditional import sample_inputs
 from ganlab.networks.encoder import Encoder
+from ganlab.stored import build_stored, check_stored
 
 register_resolvers()
 
@@ -121,8 +128,13 @@ class DiscriminatorFeatures(nn.Module):
         return self(x)[1]
 
 
-def load_discriminator(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
-    """Rebuild the discriminator of a ganlab checkpoint (eval mode, frozen)."""
+def load_discriminator(
+    path: str | Path,
+    device: str | torch.device = "cpu",
+    trust: bool = False,  # build a stored config outside ganlab's allow-list (ganlab.stored)
+) -> nn.Module:
+    """Rebuild the discriminator of a ganlab checkpoint (eval mode, frozen), as safely as
+    :func:`ganlab.load_generator` rebuilds its generator."""
     checkpoint = read_checkpoint(path)
     hparams = checkpoint.get("hyper_parameters", {})
     spec = hparams.get("discriminator")
@@ -133,7 +145,7 @@ def load_discriminator(path: str | Path, device: str | torch.device = "cpu") -> 
             f"{path} was trained with PacGAN packing (model.pack={hparams['pack']}): its D "
             "scores packs of images, not single ones; train with model.pack=1"
         )
-    network: nn.Module = instantiate(spec)
+    network: nn.Module = build_stored(spec, path, trust)
     state = checkpoint["state_dict"]
     prefix = "discriminator."
     network.load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
@@ -405,8 +417,9 @@ def train_encoder(
     ckpt: Path, x: Tensor, cfg: DictConfig, device: torch.device, out: Path
 ) -> tuple[nn.Module, dict[str, Any]]:
     """f-AnoGAN's encoder for the checkpoint's G and D, trained on ``x`` and saved to ``out``."""
-    generator = load_generator(ckpt, ema=bool(cfg.score.ema), device=str(device)).network
-    critic = DiscriminatorFeatures(load_discriminator(ckpt, device))
+    trust = bool(cfg.trust)
+    generator = load_generator(ckpt, bool(cfg.score.ema), str(device), trust).network
+    critic = DiscriminatorFeatures(load_discriminator(ckpt, device, trust))
     params = _encoder_config(cfg)
     start = time.process_time()
     encoder, history = fit_encoder(generator, x, critic.features, **params, seed=int(cfg.seed))
@@ -460,10 +473,11 @@ def _data_name(data: Mapping[str, Any]) -> str:
     return str(data.get("_target_", "data")).rsplit(".", 1)[-1]
 
 
-def _run_record(ckpt: Path) -> dict[str, Any] | None:
-    """What ``fit`` recorded beside the checkpoint's run (normal classes, split, data)."""
+def _run_record(ckpt: Path, trust: bool) -> dict[str, Any] | None:
+    """What ``fit`` recorded beside the checkpoint's run (normal classes, split, data),
+    checked as every stored config is (:func:`ganlab.stored.check_stored`)."""
     path = ckpt.resolve().parent.parent / "anomaly.json"
-    return json.loads(path.read_text()) if path.is_file() else None
+    return check_stored(json.loads(path.read_text()), path, trust) if path.is_file() else None
 
 
 def _load_encoder(path: Path, cfg: DictConfig, device: torch.device) -> nn.Module | None:
@@ -482,10 +496,13 @@ def score(cfg: DictConfig) -> dict[str, Any]:
     if cfg.ckpt is None:
         raise AnomalyError("score needs ckpt=<run>/checkpoints/last.ckpt (from stage fit)")
     ckpt = Path(cfg.ckpt)
-    read_checkpoint(ckpt)  # a clear error for a missing or unreadable file
+    trust = bool(cfg.trust)
+    # a clear error for a missing or unreadable file, or a stored config ganlab refuses to
+    # build (the networks are built later), before any data is read or anything written
+    check_stored(read_checkpoint(ckpt).get("hyper_parameters", {}), ckpt, trust)
     methods = _methods(cfg)
     device = _device(cfg.score.device)
-    recorded = _run_record(ckpt)
+    recorded = _run_record(ckpt, trust)
     data_cfg: Any = OmegaConf.to_container(cfg.data, resolve=True)
     classes_cfg: Any = cfg.normal_classes
     if recorded is not None and cfg.score.data_from_run:
@@ -517,8 +534,8 @@ def score(cfg: DictConfig) -> dict[str, Any]:
     needs_gan = set(methods) & {"discriminator", "inversion", "encoder"}
     generator = critic = None
     if needs_gan:
-        generator = load_generator(ckpt, ema=bool(cfg.score.ema), device=str(device)).network
-        critic = DiscriminatorFeatures(load_discriminator(ckpt, device))
+        generator = load_generator(ckpt, bool(cfg.score.ema), str(device), trust).network
+        critic = DiscriminatorFeatures(load_discriminator(ckpt, device, trust))
     train_x: Tensor | None = None
     if {"knn", "encoder"} & set(methods):
         train_data = instantiate(_normal_data(data_cfg, cfg, "train", classes))

@@ -6,6 +6,8 @@
   leaves the previous ``last.ckpt`` intact, never a truncated one.
 * :func:`read_checkpoint` loads with ``weights_only=True`` (no code in the file is executed)
   and turns every way a file can be unusable into one :class:`CheckpointError` naming the fix.
+  The configs stored in a checkpoint are built only through :mod:`ganlab.stored`, which
+  refuses any ``_target_`` outside ganlab's allow-list (also a :class:`CheckpointError`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ __all__ = [
 
 
 class CheckpointError(RuntimeError):
-    """A checkpoint file that cannot be used (missing, truncated, or not a ganlab checkpoint)."""
+    """A checkpoint file that cannot be used (missing, truncated, or not a ganlab checkpoint),
+    or a stored config that ganlab refuses to build (:mod:`ganlab.stored`)."""
 
 
 def read_checkpoint(path: str | Path, for_resume: bool = False) -> dict[str, Any]:

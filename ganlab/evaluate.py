@@ -6,7 +6,10 @@
     python -m ganlab.evaluate fake=/path/to/generated data=cifar10       # images made elsewhere
 
 Without ``data=`` or ``real=`` the reference is the data the checkpoint was trained on (read
-from its run's ``.hydra/config.yaml``). Real-image features are cached
+from its run's ``.hydra/config.yaml``). What the checkpoint and that run config store is built
+only where every ``_target_`` in it is on ganlab's allow-list (:mod:`ganlab.stored`; the
+stored data module still reads, or downloads into, the folder it names); ``trust=true`` builds
+it anyway. Real-image features are cached
 (``metrics.reference_cache``), so a second evaluation against the same reference only
 featurizes the fakes. Prints a table and appends one JSON line per number, with how it was
 measured, to ``metrics.jsonl`` in this evaluation's run directory and, for a checkpoint of a
@@ -26,6 +29,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from ganlab.checkpoints import CheckpointError
 from ganlab.config import config_dir, register_resolvers
 from ganlab.data.base import GANDataModule
 from ganlab.data.image_folder import ImageFolder, find_images
@@ -39,6 +43,7 @@ from ganlab.metrics.evaluation import (
     build_extractor,
     take_images,
 )
+from ganlab.stored import build_stored
 
 register_resolvers()
 warnings.filterwarnings("ignore", message=r".*will save all extracted features in buffer")
@@ -79,10 +84,9 @@ def _folder(root: str, shape: tuple[int, ...], cfg: DictConfig) -> ImageFolder:
     return folder
 
 
-def _run_config(ckpt: str) -> DictConfig | None:
-    """The training config saved next to a checkpoint (<run>/checkpoints/x.ckpt)."""
-    path = Path(ckpt).resolve().parent.parent / ".hydra" / "config.yaml"
-    return OmegaConf.load(path) if path.is_file() else None  # type: ignore[return-value]
+def _run_config_path(ckpt: str) -> Path:
+    """Where the training config of a checkpoint's run is saved (<run>/checkpoints/x.ckpt)."""
+    return Path(ckpt).resolve().parent.parent / ".hydra" / "config.yaml"
 
 
 def real_source(cfg: DictConfig, shape: tuple[int, ...] | None) -> GANDataModule | None:
@@ -90,15 +94,17 @@ def real_source(cfg: DictConfig, shape: tuple[int, ...] | None) -> GANDataModule
     None when none is configured."""
     if cfg.get("real"):
         return _folder(cfg.real, shape or folder_shape(cfg.real), cfg)
-    data_cfg = cfg.get("data")
-    if data_cfg is None and cfg.get("ckpt"):
-        run = _run_config(cfg.ckpt)
-        data_cfg = run.data if run is not None and "data" in run else None
-        if data_cfg is not None:
-            print(f"reference: the checkpoint's training data ({data_cfg._target_})")
-    if data_cfg is None:
+    datamodule: GANDataModule
+    if cfg.get("data") is not None:
+        datamodule = instantiate(cfg.data)  # this command line's own
+    elif cfg.get("ckpt") and (path := _run_config_path(cfg.ckpt)).is_file():
+        run = OmegaConf.load(path)
+        if not isinstance(run, DictConfig) or run.get("data") is None:
+            return None
+        datamodule = build_stored(run.data, path, cfg.trust)
+        print(f"reference: the checkpoint's training data ({type(datamodule).__name__})")
+    else:
         return None
-    datamodule: GANDataModule = instantiate(data_cfg)
     datamodule.prepare_data()
     datamodule.setup("validate")
     return datamodule
@@ -114,7 +120,9 @@ def evaluate(cfg: DictConfig) -> list[MetricRecord]:
     device = (
         cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     )
-    generator = load_generator(cfg.ckpt, ema=cfg.ema, device=device) if cfg.ckpt else None
+    generator = None
+    if cfg.ckpt:
+        generator = load_generator(cfg.ckpt, ema=cfg.ema, device=device, trust=cfg.trust)
     provenance: dict[str, Any] = {"seed": cfg.seed, "time": datetime.now(timezone.utc).isoformat()}
     shape: tuple[int, ...] | None = generator.shape if generator is not None else None
     real = real_source(cfg, shape)
@@ -178,7 +186,7 @@ def _report(records: list[MetricRecord], cfg: DictConfig) -> None:
     out = Path(cfg.paths.output_dir) / "metrics.jsonl"
     append_records(out, lines)
     targets = [out]
-    if cfg.get("ckpt") and _run_config(cfg.ckpt) is not None:
+    if cfg.get("ckpt") and _run_config_path(cfg.ckpt).is_file():
         run_log = Path(cfg.ckpt).resolve().parent.parent / "metrics.jsonl"
         if run_log != out.resolve():
             append_records(run_log, lines)
@@ -189,7 +197,10 @@ def _report(records: list[MetricRecord], cfg: DictConfig) -> None:
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="evaluate")
 def main(cfg: DictConfig) -> float:
-    records = evaluate(cfg)
+    try:
+        records = evaluate(cfg)
+    except (CheckpointError, EvaluationError) as error:
+        raise SystemExit(f"{type(error).__name__}: {error}") from None  # the message says all
     return records[0].value
 
 

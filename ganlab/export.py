@@ -4,6 +4,9 @@ python -m ganlab.export ckpt=<run>/checkpoints/last.ckpt out=generator.pt   # To
 python -m ganlab.export ckpt=... format=onnx out=generator.onnx             # pip install ganlab[export]
 python -m ganlab.export ckpt=... ema=false                                  # the raw weights
 
+The checkpoint's stored generator config is built only if it names nothing outside ganlab's
+allow-list (:mod:`ganlab.stored`; ``trust=true`` builds it anyway, for a file you trust).
+
 The file holds the generator's whole forward pass (label embedding or conditional BatchNorm,
 output activation, reshape) in eval mode, with the BatchNorm running statistics of the weights
 exported (the EMA copy by default). Its inputs:
@@ -219,7 +222,7 @@ def export(cfg: DictConfig) -> Path:
     fmt = str(cfg.format).lower()
     if fmt not in FORMATS:
         raise ExportError(f"format={cfg.format} is not supported: use one of {sorted(FORMATS)}")
-    generator = load_generator(cfg.ckpt, ema=cfg.ema, device="cpu")
+    generator = load_generator(cfg.ckpt, ema=cfg.ema, device="cpu", trust=cfg.trust)
     metadata = export_metadata(generator, cfg.ckpt)
     data = (torchscript_bytes if fmt == "torchscript" else onnx_bytes)(generator, metadata)
 

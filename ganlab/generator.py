@@ -3,6 +3,9 @@
 from ganlab import load_generator
 G = load_generator("outputs/train/.../checkpoints/last.ckpt")
 x = G.sample(16)  # (16, *G.shape), images in [-1, 1]
+
+Loading runs no code from the file: it is read with ``weights_only=True`` and the generator's
+stored config may only build ganlab's own networks (:mod:`ganlab.stored`).
 """
 
 from __future__ import annotations
@@ -11,11 +14,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import torch
-from hydra.utils import instantiate
 from torch import Tensor, nn
 
 from ganlab.checkpoints import CheckpointError, read_checkpoint
 from ganlab.networks.conditional import draw, draw_batches, sample_inputs
+from ganlab.stored import build_stored
 
 
 class TrainedGenerator:
@@ -69,8 +72,21 @@ class TrainedGenerator:
         return self.sample(len(z), z=z, labels=labels)
 
 
-def load_generator(path: str | Path, ema: bool = True, device: str = "cpu") -> TrainedGenerator:
-    """Rebuild the generator of a ganlab checkpoint; the EMA weights unless ``ema=False``."""
+def load_generator(
+    path: str | Path,
+    ema: bool = True,
+    device: str = "cpu",
+    trust: bool = False,  # build whatever the stored config names (see below)
+) -> TrainedGenerator:
+    """Rebuild the generator of a ganlab checkpoint; the EMA weights unless ``ema=False``.
+
+    Safe for a checkpoint from anyone: the file is read with ``torch.load(weights_only=True)``
+    and the generator's stored config is built only if every ``_target_`` in it is on
+    :data:`ganlab.stored.ALLOWED` (ganlab's networks): anything else, such as a function that
+    writes files, is refused with a :class:`~ganlab.checkpoints.CheckpointError` naming it,
+    before anything is built. ``trust=True`` builds it anyway (with a warning naming it): only
+    for files you would run as code. The weights are data either way: a checkpoint's generator
+    makes whatever it was trained (or edited) to make."""
     checkpoint = read_checkpoint(path)
     hparams = checkpoint.get("hyper_parameters", {})
     spec = hparams.get("generator")
@@ -80,7 +96,7 @@ def load_generator(path: str | Path, ema: bool = True, device: str = "cpu") -> T
             "as an object rather than a config. Rebuild that network yourself and load "
             "state_dict['generator.*'] into it."
         )
-    network: nn.Module = instantiate(spec)
+    network: nn.Module = build_stored(spec, path, trust)
     state = checkpoint["state_dict"]
     prefix = (
         "generator_ema."

@@ -9,6 +9,9 @@ table), the last value of every metric in its ``metrics.jsonl`` (with the kimg i
 at), the kimg its ``last.ckpt`` reached and whether it finished. The table is printed and
 written to ``<dir>/report.md`` and ``report.csv``; ``report.png`` plots each metric over kimg,
 one line per run.
+
+It builds nothing from the runs it reads: overrides are read as plain text (an interpolation in
+one is shown, never resolved), checkpoints with ``weights_only=True`` for their kimg only.
 """
 
 from __future__ import annotations
@@ -42,7 +45,8 @@ class Run:
 
 def _overrides(path: Path) -> dict[str, str]:
     pairs: dict[str, str] = {}
-    for item in OmegaConf.load(path):
+    items = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+    for item in items if isinstance(items, list) else []:
         key, _, value = str(item).partition("=")
         key = key.lstrip("+~")
         if not key.startswith("hydra") and not key.startswith("paths."):

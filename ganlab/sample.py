@@ -11,6 +11,9 @@ python -m ganlab.sample ckpt=... truncation=0.5      # any mode: the truncation 
 python -m ganlab.sample ckpt=... num_samples=50000 out=fakes/    # 000000.png ... for FID tools
 
 Every mode is reproducible from ``seed``: the same seed gives the same files, byte for byte.
+A checkpoint whose stored config names anything outside ganlab's allow-list is refused before
+anything is written (:mod:`ganlab.stored`); ``trust=true`` builds it (only for a file you would
+run as code).
 """
 
 from __future__ import annotations
@@ -542,7 +545,7 @@ def sample(cfg: DictConfig) -> Path:
     psi = truncation_psi(cfg)
     kind = output_kind(str(cfg.out))
     out = Path(cfg.out)
-    generator = load_generator(cfg.ckpt, ema=cfg.ema, device=cfg.device)
+    generator = load_generator(cfg.ckpt, ema=cfg.ema, device=cfg.device, trust=cfg.trust)
     labels = requested_labels(generator, cfg)
     nrow = cfg.nrow
     written = [out]

@@ -31,6 +31,7 @@ from ganlab.loggers import finish_wandb
 from ganlab.models import GAN
 from ganlab.models.divergence import DivergenceError
 from ganlab.provenance import provenance
+from ganlab.stored import check_stored
 from ganlab.validation import ConfigError, check_combinations, check_model, check_targets
 
 register_resolvers()
@@ -49,7 +50,20 @@ def _instantiate_group(group: DictConfig | None) -> list[Any]:
 
 def _continue_run(cfg: DictConfig, checkpoint: dict[str, Any], path: Path) -> None:
     """Resume the checkpoint's own run: its directory (checkpoints, samples, CSV and
-    TensorBoard logs) and its W&B run, when they can be found."""
+    TensorBoard logs) and its W&B run, when they can be found.
+
+    The model is built from this command line, not from the checkpoint's stored configs; those
+    are still checked as every loader checks them (:mod:`ganlab.stored`; ``trust=true``
+    accepts them), and so is the W&B id, which joins the config (where Hydra would resolve an
+    interpolation in it when the logger is built)."""
+    stored = check_stored(
+        {
+            "hyper_parameters": checkpoint.get("hyper_parameters", {}),
+            "wandb_id": checkpoint["ganlab"].get("wandb_id"),
+        },
+        path,
+        bool(cfg.get("trust")),
+    )
     run_dir = path.resolve().parent.parent
     with open_dict(cfg):
         if (run_dir / ".hydra").is_dir() and path.resolve().parent.name == "checkpoints":
@@ -58,8 +72,8 @@ def _continue_run(cfg: DictConfig, checkpoint: dict[str, Any], path: Path) -> No
                 f"{cfg.paths.output_dir})"
             )
             cfg.paths.output_dir = str(run_dir)
-        wandb_id = checkpoint["ganlab"].get("wandb_id")
-        if wandb_id and cfg.get("logger") and cfg.logger.get("wandb"):
+        wandb_id = stored["wandb_id"]
+        if isinstance(wandb_id, str) and wandb_id and cfg.get("logger") and cfg.logger.get("wandb"):
             cfg.logger.wandb.id = wandb_id
             cfg.logger.wandb.resume = "allow"
 

@@ -32,16 +32,20 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
 from hydra.utils import instantiate
+from lightning.pytorch.core.saving import CHECKPOINT_PAST_HPARAMS_KEYS
 from torch import Tensor, nn
 from torch.func import functional_call
 from torch.optim import Optimizer
+from typing_extensions import Self
 
 from ganlab import rng
+from ganlab.checkpoints import CheckpointError, read_checkpoint
 from ganlab.loggers import log_now, wandb_run_id
 from ganlab.losses import AdversarialLoss, NonSaturating, Regularizer
 from ganlab.models.divergence import DivergenceError, NonFinite
@@ -55,6 +59,7 @@ from ganlab.networks.conditional import (
 )
 from ganlab.networks.layers import pack
 from ganlab.precision import PerOptimizerMixedPrecision
+from ganlab.stored import check_stored
 
 # The EMA generator stays in eval mode by design (it is only ever evaluated).
 warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
@@ -514,6 +519,44 @@ class GAN(L.LightningModule):
         self.d_steps = int(counters.get("d_steps", 0))
         self.g_steps = int(counters.get("g_steps", 0))
         self._rng_states = counters.get("rng")
+
+    @classmethod
+    def load_from_checkpoint(  # type: ignore[override]  # a file path (read here first)
+        cls,
+        checkpoint_path: str | Path,
+        map_location: Any = None,
+        hparams_file: str | Path | None = None,
+        strict: bool | None = None,
+        weights_only: bool | None = None,  # always True: ganlab checkpoints need no more
+        trust: bool = False,  # build stored targets outside ganlab's allow-list (see below)
+        **kwargs: Any,
+    ) -> Self:
+        """Lightning's ``load_from_checkpoint``, safe for a checkpoint from anyone.
+
+        The file is read with ``torch.load(weights_only=True)``, and every stored
+        hyperparameter (the configs of the networks, loss, regularizers, optimizers) is
+        checked by :func:`ganlab.stored.check_stored` before anything is built: a ``_target_``
+        outside :data:`ganlab.stored.ALLOWED` is refused with a
+        :class:`~ganlab.checkpoints.CheckpointError` naming it and the file, unless
+        ``trust=True`` (then a warning names it; only for files you would run as code). The
+        model is built from the checked copy. ``kwargs`` replace stored hyperparameters and,
+        being the caller's own, are not checked; ``hparams_file`` is refused (a ganlab
+        checkpoint holds its hyperparameters: pass changes as ``kwargs``).
+        """
+        if hparams_file is not None:
+            raise CheckpointError(
+                f"hparams_file={hparams_file}: a ganlab checkpoint holds its hyperparameters; "
+                "pass the ones to change as keyword arguments"
+            )
+        checkpoint = read_checkpoint(checkpoint_path)
+        stored: dict[str, Any] = {}  # what Lightning would pass to __init__ (newest key wins)
+        for key in (*CHECKPOINT_PAST_HPARAMS_KEYS, cls.CHECKPOINT_HYPER_PARAMS_KEY):
+            stored.update(checkpoint.get(key) or {})
+        own = {k: v for k, v in stored.items() if k not in kwargs}
+        checked = check_stored(own, checkpoint_path, trust)  # every stored key, now replaced
+        return super().load_from_checkpoint(
+            checkpoint_path, map_location, strict=strict, weights_only=True, **checked, **kwargs
+        )
 
     def on_train_start(self) -> None:
         """Give each process its own random stream: the checkpoint's on a resume (so latents
