@@ -9,6 +9,7 @@ Returns the value of ``optimized_metric`` (when set and logged) so Hydra sweeper
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import warnings
 from collections.abc import Iterator
@@ -86,17 +87,34 @@ class TrainResult:
     metric: float | None  # value of cfg.optimized_metric, when set and logged
 
 
-def train(cfg: DictConfig) -> TrainResult:
-    """Fit the configured model on the configured data."""
+def preflight(cfg: DictConfig) -> L.LightningDataModule:
+    """Every start-up check that needs no trainer, made in the launching process before any
+    process group, logger, callback or checkpoint exists, so that a problem is one message:
+    the config (:mod:`ganlab.validation`), then the data (the datamodule's ``prepare_data``:
+    files found, unpacked or downloaded, else one :class:`DataError` naming them and where to
+    get them). Returns the datamodule.
+
+    The data check runs on local rank 0 only, as Lightning's own ``prepare_data`` does: the
+    processes Lightning's DDP starts (``LOCAL_RANK`` >= 1) come after the launcher's check.
+    """
     check_combinations(cfg)  # before anything is built or loaded
     check_targets(cfg)
+    datamodule: L.LightningDataModule = instantiate(cfg.data)
+    local_rank = os.environ.get("LOCAL_RANK", os.environ.get("SLURM_LOCALID", "0"))
+    if int(local_rank) == 0:
+        datamodule.prepare_data()
+    return datamodule
+
+
+def train(cfg: DictConfig) -> TrainResult:
+    """Fit the configured model on the configured data."""
+    datamodule = preflight(cfg)
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     ckpt_path = cfg.get("ckpt_path")
     if ckpt_path is not None and ckpt_path != "last":
         _continue_run(cfg, read_checkpoint(ckpt_path, for_resume=True), Path(ckpt_path))
 
-    datamodule: L.LightningDataModule = instantiate(cfg.data)
     # Networks, loss and optimizers reach the module as plain mappings: it builds them and
     # stores them as hyperparameters, so a checkpoint alone can rebuild the model.
     model: L.LightningModule = instantiate(cfg.model, _recursive_=False, _convert_="all")
@@ -178,6 +196,17 @@ def _as_single_run(hydra_cfg: Any) -> None:  # HydraConf, a structured DictConfi
         hydra_cfg.run.dir = hydra_cfg.runtime.output_dir
 
 
+def _discard_unused_run_dir(run_dir: Path, job_name: str) -> None:
+    """Remove the directory Hydra made for this run if the run wrote nothing to it: only
+    ``.hydra/`` and an empty ``<job>.log`` (Lightning logs there as soon as a trainer exists).
+    A run that failed its start-up checks then leaves no directory behind."""
+    log = run_dir / f"{job_name}.log"
+    if not run_dir.is_dir() or (log.is_file() and log.stat().st_size > 0):
+        return
+    if {entry.name for entry in run_dir.iterdir()} <= {".hydra", log.name}:
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
 def main(cfg: DictConfig) -> float | None:
     hydra_cfg = HydraConfig.get()
@@ -196,6 +225,7 @@ def main(cfg: DictConfig) -> float | None:
     except USER_ERRORS as error:
         if multirun:  # this job fails (a sweeper may go on: Optuna's max_failure_rate), not all
             raise
+        _discard_unused_run_dir(Path(hydra_cfg.runtime.output_dir), hydra_cfg.job.name)
         raise SystemExit(f"{type(error).__name__}: {error}") from None  # the message says all
 
 

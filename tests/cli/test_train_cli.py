@@ -114,6 +114,34 @@ def test_two_process_ddp_on_cpu(tmp_path: Path) -> None:
     assert generator.kimg == 14 * 2 * 64 / 1000
 
 
+def test_missing_data_is_one_message_before_any_process_starts(tmp_path: Path) -> None:
+    # the design card's command without the data: the launching process checks the data before
+    # DDP's other processes, a logger, W&B or a run directory exist
+    import os
+    import subprocess
+
+    command = [
+        sys.executable,
+        "-m",
+        "ganlab.train",
+        "model=wgan_gp",
+        "data=celeba",
+        "trainer.devices=2",
+        "logger=wandb",
+        f"paths.root_dir={tmp_path}",
+        f"paths.data_dir={tmp_path}/data",
+    ]
+    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out
+    assert out.count("DataError: celeba: dataset not found") == 1, out
+    assert f"{tmp_path}/data/celeba/img_align_celeba" in out and "drive.google.com/uc?id=" in out
+    for absent in ("Traceback", "gloo", "wandb", "Initializing distributed"):
+        assert absent not in out, out
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()], "a failed start left files"
+
+
 def test_built_wheel_ships_the_configs(tmp_path: Path) -> None:
     import subprocess
 
