@@ -86,6 +86,23 @@ def compose_train(tmp_path: Path, *overrides: str) -> DictConfig:
     return cfg
 
 
+def config_gan(**kwargs: Any) -> GAN:
+    """A tiny 2-D MLP GAN built from ``_target_`` mappings, as ``ganlab.train`` builds models (so
+    its checkpoint describes its networks); ``kwargs`` add or replace constructor arguments."""
+    adam = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 1e-3}
+    mlp = {"shape": [2], "hidden": [8]}
+    generator = {"_target_": "ganlab.networks.MLPGenerator", "latent_dim": 4, **mlp}
+    return GAN(
+        **{
+            "generator": {**generator, "output": "linear"},
+            "discriminator": {"_target_": "ganlab.networks.MLPDiscriminator", **mlp},
+            "g_optimizer": adam,
+            "d_optimizer": adam,
+            **kwargs,
+        }
+    )
+
+
 class ConstantLatentGAN(GAN):
     """G always sees z = 0: fakes are the same in every process and batch split."""
 

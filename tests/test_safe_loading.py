@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import torch
 import yaml
-from helpers import CONF, compose_train, point_loader, quiet_trainer, run_cli
+from helpers import CONF, compose_train, config_gan, point_loader, quiet_trainer, run_cli
 from hydra import compose, initialize_config_dir
 from hydra._internal.utils import _locate
 from omegaconf import DictConfig, OmegaConf
@@ -90,19 +90,7 @@ def refused(error: pytest.ExceptionInfo[CheckpointError], source: Path, what: st
 @pytest.fixture(scope="module")
 def real(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A ganlab checkpoint of a tiny GAN built from configs (as ganlab.train builds them)."""
-    adam = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 1e-3}
-    model = GAN(
-        generator={
-            "_target_": "ganlab.networks.MLPGenerator",
-            "latent_dim": 4,
-            "shape": [2],
-            "hidden": [8],
-            "output": "linear",
-        },
-        discriminator={"_target_": "ganlab.networks.MLPDiscriminator", "shape": [2], "hidden": [8]},
-        g_optimizer=adam,
-        d_optimizer=adam,
-    )
+    model = config_gan()
     trainer = quiet_trainer(max_steps=2)
     trainer.fit(model, point_loader(n=16, batch_size=16))
     path = tmp_path_factory.mktemp("real") / "run" / "checkpoints" / "last.ckpt"

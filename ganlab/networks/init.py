@@ -25,6 +25,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
+from ganlab.networks.layers import WEIGHTED_LAYERS
+
 _WEIGHT_INITS: dict[str, Callable[[Tensor], Any]] = {
     "dcgan": lambda weight: nn.init.normal_(weight, 0.0, 0.02),
     "orthogonal": nn.init.orthogonal_,
@@ -33,15 +35,6 @@ _WEIGHT_INITS: dict[str, Callable[[Tensor], Any]] = {
 INIT_SCHEMES = ("default", *_WEIGHT_INITS)
 _NORM_GAIN_STD = {"dcgan": 0.02}  # std of the normalization gains around 1 (0: exactly 1)
 
-_WEIGHTED = (
-    nn.Linear,
-    nn.Conv1d,
-    nn.Conv2d,
-    nn.Conv3d,
-    nn.ConvTranspose1d,
-    nn.ConvTranspose2d,
-    nn.ConvTranspose3d,
-)
 _NORMS = (
     nn.BatchNorm1d,
     nn.BatchNorm2d,
@@ -63,7 +56,7 @@ def initialize(module: nn.Module, scheme: str) -> nn.Module:
     if scheme == "default":
         return module
     for layer in module.modules():
-        if isinstance(layer, _WEIGHTED):
+        if isinstance(layer, WEIGHTED_LAYERS):
             _WEIGHT_INITS[scheme](_unnormalized_weight(layer))
             if layer.bias is not None:
                 nn.init.zeros_(layer.bias)

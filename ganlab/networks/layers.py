@@ -176,7 +176,7 @@ def minibatch_layer(
     return None, 0
 
 
-_SPECTRAL_NORM_TYPES = (
+WEIGHTED_LAYERS = (  # the layers with a weight matrix or kernel
     nn.Linear,
     nn.Conv1d,
     nn.Conv2d,
@@ -184,6 +184,9 @@ _SPECTRAL_NORM_TYPES = (
     nn.ConvTranspose1d,
     nn.ConvTranspose2d,
     nn.ConvTranspose3d,
+)
+_SPECTRAL_NORM_TYPES = (
+    *WEIGHTED_LAYERS,
     nn.Embedding,  # the projection discriminator's class embedding (Miyato & Koyama 2018)
 )
 

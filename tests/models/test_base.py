@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 import torch
-from helpers import point_loader, quiet_trainer
+from helpers import config_gan, point_loader, quiet_trainer
 
 from ganlab import load_generator
 from ganlab.models import GAN
@@ -70,20 +70,7 @@ def test_schedulers_are_stepped_by_hand(tiny_gan) -> None:
 
 
 def test_checkpoint_rebuilds_model_and_generator(tmp_path) -> None:
-    adam = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 1e-3}
-    model = GAN(
-        generator={
-            "_target_": "ganlab.networks.MLPGenerator",
-            "latent_dim": 4,
-            "shape": [2],
-            "hidden": [8],
-            "output": "linear",
-        },
-        discriminator={"_target_": "ganlab.networks.MLPDiscriminator", "shape": [2], "hidden": [8]},
-        g_optimizer=adam,
-        d_optimizer=adam,
-        loss={"_target_": "ganlab.losses.Hinge"},
-    )
+    model = config_gan(loss={"_target_": "ganlab.losses.Hinge"})
     trainer = quiet_trainer(max_epochs=1)
     trainer.fit(model, point_loader())
     path = tmp_path / "model.ckpt"
