@@ -52,11 +52,7 @@ VARIANTS: dict[str, list[str]] = {
         "model.d_optimizer.lr=2e-4",
     ],
     # best found (grid25): PacGAN2 with batch 512, a slow EMA of G (half-life 3000 kimg) and a
-    # 2-d latent. With the 16-d latent of the other rows 94.3-96.5% of samples were high quality
-    # over 5 seeds: ~4% lay on the bridges a continuous G draws between modes (> 6 std from
-    # every mode); a 2-d latent halved that on the worst seed (94.3% -> 96.8%). Packing 4
-    # sharpened more slowly; a faster D (TTUR 3e-3), R1 (gamma 0.1), a final learning-rate drop,
-    # EMA half-lives 500/1500 and bigger Gs or Ds did not help.
+    # 2-d latent; what was tried on the way and why: docs/results.md, "Mode coverage"
     "best": [
         "model.pack=2",
         "data.batch_size=512",
