@@ -13,6 +13,8 @@ from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
 
+from ganlab.compat import logging_step, wandb_run_if_started
+
 
 def wandb_has_credentials() -> bool:
     """An API key in WANDB_API_KEY or in ~/.netrc (where ``wandb login`` puts it)."""
@@ -59,7 +61,7 @@ def finish_wandb(trainer: L.Trainer) -> None:
     ``finish``): W&B's shared service keeps an unfinished run's id busy for a while after its
     process ends, and a resumed run reusing that id would be refused as "in use"."""
     for logger in trainer.loggers:
-        run = getattr(logger, "_experiment", None) if isinstance(logger, WandbLogger) else None
+        run = wandb_run_if_started(logger) if isinstance(logger, WandbLogger) else None
         if run is not None:
             run.finish()
 
@@ -74,7 +76,7 @@ def log_now(trainer: L.Trainer, metrics: Mapping[str, float | Tensor]) -> None:
     """
     values = {name: float(value) for name, value in metrics.items()}
     values.setdefault("epoch", trainer.current_epoch)
-    step = trainer.fit_loop.epoch_loop._batches_that_stepped
+    step = logging_step(trainer)
     for logger in trainer.loggers:
         logger.log_metrics(values, step=step)
     trainer.callback_metrics.update({name: torch.tensor(v) for name, v in values.items()})
@@ -83,7 +85,7 @@ def log_now(trainer: L.Trainer, metrics: Mapping[str, float | Tensor]) -> None:
 def log_histograms(trainer: L.Trainer, values: Mapping[str, Tensor]) -> None:
     """Log the distribution of each tensor in ``values`` at the current step: a histogram in
     W&B and TensorBoard, the 10/50/90% quantiles (``<name>_q10`` ...) in other loggers."""
-    step = trainer.fit_loop.epoch_loop._batches_that_stepped
+    step = logging_step(trainer)
     flat = {name: value.detach().float().flatten().cpu() for name, value in values.items()}
     for logger in trainer.loggers:
         if isinstance(logger, WandbLogger):

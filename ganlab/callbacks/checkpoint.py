@@ -7,6 +7,8 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint
 
+from ganlab.compat import every_n_epochs, last_saved_step, save_last_now
+
 
 class LastCheckpoint(ModelCheckpoint):
     """A ModelCheckpoint that writes ``last.ckpt`` every ``every_n_epochs`` epochs (Lightning 2.6
@@ -22,13 +24,13 @@ class LastCheckpoint(ModelCheckpoint):
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         super().on_train_epoch_end(trainer, pl_module)
-        due = self._every_n_epochs >= 1 and (trainer.current_epoch + 1) % self._every_n_epochs == 0
-        if due and not self._should_skip_saving_checkpoint(trainer):
-            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+        every = every_n_epochs(self)
+        if every >= 1 and (trainer.current_epoch + 1) % every == 0:
+            save_last_now(self, trainer)
 
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any
     ) -> None:
         super().on_train_batch_end(trainer, pl_module, *args)
-        if trainer.should_stop and self._last_global_step_saved != trainer.global_step:
-            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+        if trainer.should_stop and last_saved_step(self) != trainer.global_step:
+            save_last_now(self, trainer)

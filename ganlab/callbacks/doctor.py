@@ -37,6 +37,7 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 from torch import Tensor
 
 from ganlab.callbacks.periodic import EveryKimg
+from ganlab.compat import logging_step
 from ganlab.loggers import log_now
 from ganlab.metrics.prdc import density_coverage
 from ganlab.models.base import GAN, Batch
@@ -264,7 +265,7 @@ class GANDoctor(EveryKimg):
         if not new:
             return
         text = "\n".join(f"{f.text}; {f.fixes}" for f in new)
-        step = trainer.fit_loop.epoch_loop._batches_that_stepped
+        step = logging_step(trainer)
         for logger in trainer.loggers:
             if isinstance(logger, TensorBoardLogger):
                 logger.experiment.add_text("doctor/diagnosis", text, global_step=step)

@@ -9,6 +9,7 @@ from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 
 from ganlab.callbacks.periodic import EveryKimg
+from ganlab.compat import logging_step
 from ganlab.models.base import GAN
 from ganlab.plotting import load_png, save_samples
 
@@ -50,7 +51,7 @@ class SampleGrid(EveryKimg):
         nrow = self.nrow or pl_module.fixed_grid_rows  # a conditional G: a row per class
         path = save_samples(samples, self.dirpath / name, nrow, modes=modes)
         self.last_path = path
-        step = trainer.fit_loop.epoch_loop._batches_that_stepped
+        step = logging_step(trainer)
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 logger.log_image(

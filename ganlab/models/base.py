@@ -46,6 +46,7 @@ from typing_extensions import Self
 
 from ganlab import rng
 from ganlab.checkpoints import CheckpointError, read_checkpoint
+from ganlab.compat import logs_this_step
 from ganlab.loggers import log_now, wandb_run_id
 from ganlab.losses import AdversarialLoss, NonSaturating, Regularizer
 from ganlab.models.divergence import DivergenceError, NonFinite
@@ -352,7 +353,7 @@ class GAN(L.LightningModule):
     def training_step(self, batch: Any, batch_idx: int) -> None:
         d_opt, g_opt = self.optimizers()  # type: ignore[attr-defined]
         data = self.unpack_batch(batch)
-        logging = self.trainer._logger_connector.should_update_logs
+        logging = logs_this_step(self.trainer)
         g_turn = (self.d_steps + 1) % self.n_critic == 0
         # One generator pass serves both players: D sees it detached, G's step reuses its graph.
         with torch.set_grad_enabled(g_turn):

@@ -1,0 +1,55 @@
+"""Every Lightning private that ganlab reads (``ganlab.compat``), exercised on the installed
+Lightning: a release that renames or changes one fails here, by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from helpers import point_loader, quiet_trainer
+from lightning.pytorch.loggers import CSVLogger, WandbLogger
+
+from ganlab import compat
+from ganlab.callbacks.checkpoint import LastCheckpoint
+
+
+class Probe(L.Callback):
+    """Reads the compat values at every batch end."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, bool, int]] = []
+
+    def on_train_batch_end(self, trainer: L.Trainer, *args: Any) -> None:
+        step = compat.logging_step(trainer)
+        self.seen.append((step, compat.logs_this_step(trainer), trainer.global_step))
+
+
+def test_logging_step_counts_batches_not_optimizer_steps(tiny_gan: Any, tmp_path: Path) -> None:
+    probe = Probe()
+    trainer = quiet_trainer(
+        max_epochs=1, callbacks=[probe], logger=CSVLogger(tmp_path), log_every_n_steps=2
+    )
+    trainer.fit(tiny_gan(), point_loader(n=64, batch_size=16))  # 4 batches, 2 steps each
+    steps, logs, global_steps = zip(*probe.seen, strict=True)
+    # the batch's own logging step (counted after its callbacks): 0-based batches that stepped
+    assert steps == (0, 1, 2, 3) and global_steps == (2, 4, 6, 8)
+    assert logs == (False, True, False, True)  # every 2nd batch
+
+
+def test_last_checkpoint_is_written_on_demand(tiny_gan: Any, tmp_path: Path) -> None:
+    callback = LastCheckpoint(dirpath=tmp_path, save_last=True, save_top_k=0, every_n_epochs=1)
+    assert compat.every_n_epochs(callback) == 1
+    trainer = quiet_trainer(max_epochs=1, callbacks=[callback], enable_checkpointing=True)
+    trainer.fit(tiny_gan(), point_loader())
+    assert compat.last_saved_step(callback) == trainer.global_step
+    (tmp_path / "last.ckpt").unlink()
+    compat.save_last_now(callback, trainer)  # the same step: skipped as a duplicate
+    assert not (tmp_path / "last.ckpt").exists()
+
+
+def test_wandb_run_is_not_started_by_asking(tmp_path: Path) -> None:
+    logger = WandbLogger(save_dir=tmp_path, mode="disabled")
+    assert compat.wandb_run_if_started(logger) is None
+    logger.experiment  # noqa: B018  (starts the run)
+    assert compat.wandb_run_if_started(logger) is not None
