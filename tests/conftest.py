@@ -15,7 +15,8 @@ from ganlab.networks import MLPDiscriminator, MLPGenerator
 
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
-torch.set_num_threads(2)
+# 2 intra-op threads (this machine's cores); GANLAB_TEST_THREADS overrides it for calibration
+torch.set_num_threads(int(os.environ.get("GANLAB_TEST_THREADS", "2")))
 
 
 @pytest.fixture

@@ -1,7 +1,17 @@
-"""The digit classifier the learning tests judge generated digits with."""
+"""Fixtures of the learning tests: the digit classifier that judges generated digits, and the
+seed and recorder that ``benchmarks/calibrate_learning.py`` drives.
+
+A learning test trains at ``learning_seed`` (0 unless ``GANLAB_LEARNING_SEED`` says otherwise)
+and hands its figures to ``record_learning`` *before* asserting, so a calibration run collects
+them for every seed x CPU kernel set x thread count whether or not the thresholds hold. The
+tables live in ``tests/learning/CALIBRATION.md`` (generated; see that script).
+"""
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,3 +34,31 @@ def digit_classifier(tmp_path_factory: pytest.TempPathFactory) -> torch.nn.Modul
         return load_or_train_digit_classifier(cache, x, y, epochs=8, seed=0)
     finally:
         torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def learning_seed() -> int:
+    """The training seed of a learning test: 0, or ``GANLAB_LEARNING_SEED`` when calibrating."""
+    return int(os.environ.get("GANLAB_LEARNING_SEED", "0"))
+
+
+@pytest.fixture
+def record_learning(request: pytest.FixtureRequest, learning_seed: int) -> Callable[..., None]:
+    """``record_learning(name=value, ...)``: the figures a learning test asserts on, appended as
+    one JSON line to ``$GANLAB_LEARNING_RECORD`` (a no-op when unset)."""
+
+    def record(**figures: float) -> None:
+        target = os.environ.get("GANLAB_LEARNING_RECORD")
+        if not target:
+            return
+        row = {
+            "test": request.node.nodeid.split("::", 1)[1],
+            "seed": learning_seed,
+            "capability": torch.backends.cpu.get_cpu_capability(),
+            "threads": torch.get_num_threads(),
+            "figures": {k: round(float(v), 4) for k, v in figures.items()},
+        }
+        with open(target, "a") as f:
+            f.write(json.dumps(row) + "\n")
+
+    return record
