@@ -51,5 +51,8 @@ def test_last_checkpoint_is_written_on_demand(tiny_gan: Any, tmp_path: Path) -> 
 def test_wandb_run_is_not_started_by_asking(tmp_path: Path) -> None:
     logger = WandbLogger(save_dir=tmp_path, mode="disabled")
     assert compat.wandb_run_if_started(logger) is None
-    logger.experiment  # noqa: B018  (starts the run)
-    assert compat.wandb_run_if_started(logger) is not None
+    run = logger.experiment  # starts the run
+    try:
+        assert compat.wandb_run_if_started(logger) is run
+    finally:
+        run.finish()  # a run left open would be reused by every later WandbLogger
