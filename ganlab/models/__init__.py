@@ -3,5 +3,6 @@
 from ganlab.models.base import GAN, Batch
 from ganlab.models.conditional import ACGAN, ConditionalGAN
 from ganlab.models.infogan import InfoGAN
+from ganlab.models.players import Player
 
-__all__ = ["ACGAN", "GAN", "Batch", "ConditionalGAN", "InfoGAN"]
+__all__ = ["ACGAN", "GAN", "Batch", "ConditionalGAN", "InfoGAN", "Player"]

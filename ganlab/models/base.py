@@ -1,16 +1,18 @@
 """The canonical GAN system: one alternating discriminator/generator step for every variant.
 
-:class:`GAN` owns what every GAN shares — manual optimization of two players, ``n_critic``
-discriminator steps per generator step, manually stepped schedulers, an EMA generator, a fixed
-latent batch for sample grids and an images-shown counter (kimg). A variant overrides only the
-hooks that differ:
+:class:`GAN` owns what every GAN shares — manual optimization of named players
+(:class:`~ganlab.models.players.Player`: D, then G every ``n_critic`` batches), manually stepped
+schedulers, an EMA generator, a fixed latent batch for sample grids and an images-shown counter
+(kimg). A variant overrides only the hooks that differ:
 
 - :meth:`unpack_batch` — what a batch holds (``Batch``: real data, labels, conditioning input);
 - :meth:`generate` — how the generator is driven (latents, labels, an input image);
 - :meth:`discriminator_loss` / :meth:`generator_loss` — objectives plus any regularizers;
 - :meth:`discriminate` — how D scores a batch (packing; conditioning in conditional variants);
 - :meth:`discriminator_parameters` / :meth:`generator_parameters` — who each optimizer owns
-  (e.g. InfoGAN's Q head trains with the generator).
+  (e.g. InfoGAN's Q head trains with the generator);
+- :meth:`players` — the players themselves, for a system with more networks per side (each
+  player owns all of its side's networks, under one optimizer).
 
 The stabilizers of the literature are options of this one step, so any objective combines with
 any network and any stabilizer: named D regularizers (gradient penalties, R1/R2, weight
@@ -29,7 +31,7 @@ import copy
 import functools
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +43,6 @@ from hydra.utils import instantiate
 from lightning.pytorch.core.saving import CHECKPOINT_PAST_HPARAMS_KEYS
 from torch import Tensor, nn
 from torch.func import functional_call
-from torch.optim import Optimizer
 from typing_extensions import Self
 
 from ganlab import rng
@@ -51,6 +52,7 @@ from ganlab.loggers import log_now, wandb_run_id
 from ganlab.losses import AdversarialLoss, NonSaturating, Regularizer
 from ganlab.models.divergence import DivergenceError, NonFinite
 from ganlab.models.ema import ema_beta, ema_update
+from ganlab.models.players import OptimizerFactory, Player, SchedulerFactory, detached
 from ganlab.models.unrolled import unrolled_parameters
 from ganlab.networks.conditional import (
     MAX_GRID_CLASSES,
@@ -64,9 +66,6 @@ from ganlab.stored import check_stored
 
 # The EMA generator stays in eval mode by design (it is only ever evaluated).
 warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
-
-OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
-SchedulerFactory = Callable[[Optimizer], Any]
 
 
 @dataclass
@@ -190,8 +189,8 @@ class GAN(L.LightningModule):
             "fixed_z", sample_inputs(self.generator, num_fixed, seeded, fixed_labels)[0]
         )
         self.images_seen = 0  # real images shown to D, summed over processes
-        self.d_steps = 0
-        self.g_steps = 0
+        self.batches = 0  # batches trained (the same count in every process)
+        self.turns: dict[str, int] = {}  # steps taken per player name (skipped ones too)
         self._rng_states: list[dict[str, Any]] | None = None  # from a checkpoint, per process
         self.nonfinite: NonFinite | None = None  # a skipped non-finite step, until handled
         self.step_stats: dict[str, Tensor] = {}  # this step's losses, logits, gradient norms
@@ -308,7 +307,7 @@ class GAN(L.LightningModule):
         optimizer state are untouched. Second order, the unrolled parameters depend on G
         (through ``fake``), so G's gradient anticipates how D would react.
         """
-        d_opt = self.optimizers()[0].optimizer  # type: ignore[index]  # the torch optimizer
+        d_opt = self.optimizer_of("d").optimizer  # the torch optimizer
         real = self.discriminator_input(batch.real)
         fake_in = self.discriminator_input(fake if self.unrolled_second_order else fake.detach())
 
@@ -329,64 +328,107 @@ class GAN(L.LightningModule):
     def generator_parameters(self) -> Iterator[nn.Parameter]:
         return self.generator.parameters()
 
+    # ------------------------------------------------------------------------- players
+    def players(self) -> list[Player]:
+        """The players in turn order: D on every batch, then G on every ``n_critic``-th.
+
+        Their optimizers are built in this order (D's is optimizer 0, G's 1: checkpoints keep
+        optimizer states by index). A system with more networks per side overrides this and
+        :meth:`generate`, giving each player all of its side's networks under one optimizer
+        (a CycleGAN's ``g`` owns both generators); the step itself stays the same.
+        """
+        return [
+            Player(
+                "d",
+                self.discriminator_parameters,
+                self._d_optimizer,
+                self.discriminator_loss,
+                self._d_scheduler,
+                after_step=self._after_discriminator_step,
+            ),
+            Player(
+                "g",
+                self.generator_parameters,
+                self._g_optimizer,
+                self.generator_loss,
+                self._g_scheduler,
+                every=self.n_critic,
+                generates=True,
+                after_step=self._after_generator_step,
+            ),
+        ]
+
+    def _after_discriminator_step(self, batch: Batch) -> None:
+        for regularizer in self.regularizers.values():
+            regularizer.after_step(self.discriminator)  # e.g. weight clipping
+
+    def _after_generator_step(self, batch: Batch) -> None:
+        # the EMA's half-life is in real images shown to D: this update covers the n_critic
+        # batches D saw since the last one (equal sizes: the loaders drop the last batch)
+        self.update_ema(self.n_critic * batch.size * self.trainer.world_size)
+
+    @property
+    def d_steps(self) -> int:
+        """The discriminator's steps so far (skipped non-finite ones included)."""
+        return self.turns.get("d", 0)
+
+    @property
+    def g_steps(self) -> int:
+        """The generator's steps so far (skipped non-finite ones included)."""
+        return self.turns.get("g", 0)
+
     # ------------------------------------------------------------------------ optimizers
     def configure_optimizers(self) -> Any:
-        d_opt = _build(self._d_optimizer)(self.discriminator_parameters())
-        g_opt = _build(self._g_optimizer)(self.generator_parameters())
+        players = self.players()
+        names = [player.name for player in players]
+        assert len(set(names)) == len(names), (
+            f"player names are log keys and checkpoint counters, so they must differ: {names}"
+        )
+        optimizers = [_build(player.optimizer)(player.parameters()) for player in players]
         schedulers = [
-            _build(factory)(opt)
-            for factory, opt in ((self._d_scheduler, d_opt), (self._g_scheduler, g_opt))
-            if factory is not None
+            _build(player.scheduler)(opt)
+            for player, opt in zip(players, optimizers, strict=True)
+            if player.scheduler is not None
         ]
-        return [d_opt, g_opt], schedulers
+        return optimizers, schedulers
 
-    def _scheduler_for(self, index: int) -> Any | None:
-        """The scheduler of player ``index`` (0 = D, 1 = G), if it has one."""
-        schedulers = self.lr_schedulers()
-        if schedulers is None:
-            return None
-        schedulers = schedulers if isinstance(schedulers, list) else [schedulers]
-        owners = [i for i, f in enumerate((self._d_scheduler, self._g_scheduler)) if f is not None]
-        return schedulers[owners.index(index)] if index in owners else None
+    def optimizer_of(self, name: str) -> Any:
+        """The optimizer (Lightning-wrapped) of the player called ``name``."""
+        names = [player.name for player in self.players()]
+        return _listed(self.optimizers())[names.index(name)]
 
     # ---------------------------------------------------------------------- training step
     def training_step(self, batch: Any, batch_idx: int) -> None:
-        d_opt, g_opt = self.optimizers()  # type: ignore[attr-defined]
+        players = self.players()
+        optimizers = _listed(self.optimizers())
         data = self.unpack_batch(batch)
         logging = logs_this_step(self.trainer)
-        g_turn = (self.d_steps + 1) % self.n_critic == 0
-        # One generator pass serves both players: D sees it detached, G's step reuses its graph.
-        with torch.set_grad_enabled(g_turn):
-            fake = self.generate(data)
+        due = [(p, opt) for p, opt in zip(players, optimizers, strict=True) if p.due(self.batches)]
+        # One generator pass serves every player: the others see it detached, and it keeps its
+        # graph only on a batch where a player that generates (G) is due.
+        with torch.set_grad_enabled(any(player.generates for player, _ in due)):
+            outputs = self.generate(data)
 
         logs: dict[str, Tensor] = {}
-        with self.toggled_optimizer(d_opt):
-            d_loss, d_logs = self.discriminator_loss(data, fake.detach())
-            self._step(d_opt, d_loss, self.discriminator_parameters, "d", logging, logs)
-            for regularizer in self.regularizers.values():
-                regularizer.after_step(self.discriminator)
-        logs.update(d_logs, **{"train/d_loss": d_loss.detach()})
-        self.step_stats["d_loss"] = d_loss.detach()
-        self.d_steps += 1
-        self._step_scheduler(0, "step")
+        for player, opt in due:
+            with self.toggled_optimizer(opt):
+                seen = outputs if player.generates else detached(outputs)
+                loss, player_logs = player.loss(data, seen)
+                self._step(opt, loss, player.parameters, player.name, logging, logs)
+                if player.after_step is not None:
+                    player.after_step(data)
+            logs.update(player_logs, **{f"train/{player.name}_loss": loss.detach()})
+            self.step_stats[f"{player.name}_loss"] = loss.detach()
+            self.turns[player.name] = self.turns.get(player.name, 0) + 1
+            self._step_scheduler(players, player, "step")
 
-        if g_turn:
-            with self.toggled_optimizer(g_opt):
-                g_loss, g_logs = self.generator_loss(data, fake)
-                self._step(g_opt, g_loss, self.generator_parameters, "g", logging, logs)
-            logs.update(g_logs, **{"train/g_loss": g_loss.detach()})
-            self.g_steps += 1
-            self._step_scheduler(1, "step")
-            # the EMA's half-life is in real images shown to D: this update covers the n_critic
-            # batches D saw since the last one (equal sizes: the loaders drop the last batch)
-            self.update_ema(self.n_critic * data.size * self.trainer.world_size)
-
+        self.batches += 1
         self.images_seen += data.size * self.trainer.world_size
         if logging:
             logs["train/kimg"] = torch.tensor(self.kimg)
-            for player, opt in (("d", d_opt), ("g", g_opt)):
+            for player, opt in zip(players, optimizers, strict=True):
                 lr = opt.optimizer.param_groups[0]["lr"]
-                logs[f"train/lr_{player}"] = torch.tensor(lr, dtype=torch.float64)
+                logs[f"train/lr_{player.name}"] = torch.tensor(lr, dtype=torch.float64)
             if (speed := self._throughput()) is not None:
                 logs["train/kimg_per_s"] = torch.tensor(speed, dtype=torch.float64)
             log_now(self.trainer, logs)
@@ -404,8 +446,8 @@ class GAN(L.LightningModule):
         self,
         opt: Any,
         loss: Tensor,
-        parameters: Callable[[], Iterator[nn.Parameter]],
-        player: str,
+        parameters: Callable[[], Iterable[nn.Parameter]],  # what opt owns (a player's)
+        player: str,  # the player's name
         logging: bool,
         logs: dict[str, Tensor],
     ) -> None:
@@ -457,13 +499,17 @@ class GAN(L.LightningModule):
         if self.nonfinite is not None and not self.trainer.should_stop:
             raise DivergenceError(self.nonfinite.message())
 
-    def _step_scheduler(self, index: int, interval: str) -> None:
-        if self.scheduler_interval == interval and (scheduler := self._scheduler_for(index)):
-            scheduler.step()
+    def _step_scheduler(self, players: Sequence[Player], player: Player, interval: str) -> None:
+        """Step ``player``'s scheduler, if it has one and it steps at ``interval``."""
+        if self.scheduler_interval != interval or player.scheduler is None:
+            return
+        owners = [p.name for p in players if p.scheduler is not None]  # configure_optimizers'
+        _listed(self.lr_schedulers())[owners.index(player.name)].step()
 
     def on_train_epoch_end(self) -> None:
-        for index in (0, 1):
-            self._step_scheduler(index, "epoch")
+        players = self.players()
+        for player in players:
+            self._step_scheduler(players, player, "epoch")
 
     # ------------------------------------------------------------------------------ EMA
     def update_ema(self, images: int) -> None:
@@ -508,8 +554,8 @@ class GAN(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["ganlab"] = {
             "images_seen": self.images_seen,
-            "d_steps": self.d_steps,
-            "g_steps": self.g_steps,
+            "batches": self.batches,
+            **{f"{p.name}_steps": self.turns.get(p.name, 0) for p in self.players()},
             "rng": rng.gather(rng.capture()),  # every process's, for an exact resume
             "wandb_id": wandb_run_id(self.trainer),  # a resumed run continues this W&B run
         }
@@ -517,8 +563,9 @@ class GAN(L.LightningModule):
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         counters = checkpoint.get("ganlab", {})
         self.images_seen = int(counters.get("images_seen", 0))
-        self.d_steps = int(counters.get("d_steps", 0))
-        self.g_steps = int(counters.get("g_steps", 0))
+        self.turns = {p.name: int(counters.get(f"{p.name}_steps", 0)) for p in self.players()}
+        # a checkpoint from before named players has no count of batches: D stepped on each
+        self.batches = int(counters.get("batches", self.d_steps))
         self._rng_states = counters.get("rng")
 
     @classmethod
@@ -577,6 +624,11 @@ class GAN(L.LightningModule):
             )
         if world > 1:
             torch.manual_seed(rng.mix_seed(torch.initial_seed(), rank))
+
+
+def _listed(value: Any) -> list[Any]:
+    """Lightning's optimizers() and lr_schedulers() as lists (with one, it returns it alone)."""
+    return value if isinstance(value, list) else [value]
 
 
 def _add_terms(loss: Tensor, terms: Mapping[str, Tensor], logs: dict[str, Tensor]) -> Tensor:
