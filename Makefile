@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.ganlab-installed
 export WANDB_SILENT ?= true
 
-.PHONY: install demo test test-kernels calibrate test-slow lint bench wheel docs docs-serve clean
+.PHONY: install demo test test-kernels calibrate test-slow lint bench results wheel docs docs-serve clean
 
 install: $(STAMP)
 
@@ -46,6 +46,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/train_throughput.py
+
+# docs/results.md from the benchmark caches in benchmarks/results/ (trains nothing; a test fails
+# when the committed page is not what the caches give)
+results: $(STAMP)
+	$(PY) benchmarks/results_page.py
 
 wheel: $(STAMP)
 	$(PY) -m build --wheel --outdir dist

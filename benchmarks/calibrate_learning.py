@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import os
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from ganlab.io import append_jsonl, atomic_path, read_jsonl
 from ganlab.provenance import provenance
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,11 +59,7 @@ def run_combination(
         command += ["tests/learning", "-m", "not slow", f"--junitxml={report}"]
         command += ["-k", select] if select else []
         subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
-        rows = (
-            [json.loads(line) for line in record.read_text().splitlines()]
-            if record.exists()
-            else []
-        )
+        rows = read_jsonl(record) if record.exists() else []
         failed = failed_tests(report)
     for row in rows:
         row.update(requested_capability=capability, passed=row["test"] not in failed, commit=commit)
@@ -97,10 +93,8 @@ def calibrate(args: argparse.Namespace, commit: str) -> None:
         if path.exists():
             return
         rows = run_combination(*combo, args.k, commit)
-        CACHE.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
-        tmp.replace(path)  # atomic: an interrupted calibration leaves no half record
+        with atomic_path(path) as tmp:  # an interrupted calibration leaves no half record
+            append_jsonl(tmp, rows)
         print(f"seed {combo[0]} {combo[1]} {combo[2]} thread(s): {len(rows)} records", flush=True)
 
     with ThreadPoolExecutor(args.jobs) as pool:
@@ -111,8 +105,7 @@ def latest_records() -> list[dict[str, Any]]:
     """Every cached record, the newest cache file winning per (test, seed, capability, threads)."""
     best: dict[tuple, dict[str, Any]] = {}
     for path in sorted(CACHE.glob("*.jsonl"), key=lambda p: p.stat().st_mtime):
-        for line in path.read_text().splitlines():
-            row = json.loads(line)
+        for row in read_jsonl(path):
             best[(row["test"], row["seed"], row["requested_capability"], row["threads"])] = row
     return list(best.values())
 

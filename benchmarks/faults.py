@@ -101,7 +101,7 @@ def kill_during_save(tmp: Path) -> tuple[str, str]:
     script = textwrap.dedent(
         f"""
         import os, signal, torch
-        from ganlab.checkpoint_io import AtomicCheckpointIO
+        from ganlab.checkpoint_plugin import AtomicCheckpointIO
         state = torch.load({str(path)!r}, weights_only=True)
         real_save = torch.save
         def dying(obj, f):

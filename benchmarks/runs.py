@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ganlab.io import atomic_write_json, read_jsonl
+
 ROOT = Path("ROOT")  # stands for the scratch folder in cached command lines
 CLASSIFIERS = Path("CLASSIFIERS")  # stands for --classifiers, the in-domain classifiers' folder
 
@@ -66,10 +68,7 @@ def cached(cache: Path, stem: str, argv: Any, compute: Callable[[], dict[str, An
         return json.loads(path.read_text())
     version = code_version()  # of the code that starts computing
     record = {**compute(), "argv": argv, **version}
-    cache.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=1))
-    tmp.replace(path)  # atomic: a killed benchmark never leaves a half-written result
+    atomic_write_json(path, record)  # a killed benchmark never leaves a half-written result
     return record
 
 
@@ -120,8 +119,7 @@ def run_modules(
             cpu += (usage.ru_utime + usage.ru_stime) / 60
         final: dict[str, Any] = {}
         metrics = root / "run" / "metrics.jsonl"
-        for line in metrics.read_text().splitlines() if metrics.is_file() else []:
-            record = json.loads(line)
+        for record in read_jsonl(metrics) if metrics.is_file() else []:
             final[record["metric"]] = record["value"]  # the last record of each metric
         if inspect is not None:
             final.update(inspect(root))

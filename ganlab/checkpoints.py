@@ -1,32 +1,25 @@
-"""Checkpoint files: written atomically, read safely, refused with a clear message.
+"""Reading checkpoint files: safely, and refused with a clear message.
 
-* :func:`atomic_write` (used by the trainer's checkpoint plugin,
-  :class:`ganlab.checkpoint_io.AtomicCheckpointIO`, and by exports) writes to a temporary file
-  in the same folder, fsyncs it and renames it over the target: a process killed while saving
-  leaves the previous ``last.ckpt`` intact, never a truncated one.
-* :func:`read_checkpoint` loads with ``weights_only=True`` (no code in the file is executed)
-  and turns every way a file can be unusable into one :class:`CheckpointError` naming the fix.
-  The configs stored in a checkpoint are built only through :mod:`ganlab.stored`, which
-  refuses any ``_target_`` outside ganlab's allow-list (also a :class:`CheckpointError`).
+:func:`read_checkpoint` loads with ``weights_only=True`` (no code in the file is executed) and
+turns every way a file can be unusable into one :class:`CheckpointError` naming the fix. The
+configs stored in a checkpoint are built only through :mod:`ganlab.stored`, which refuses any
+``_target_`` outside ganlab's allow-list (also a :class:`CheckpointError`).
+
+Writing them is elsewhere: the trainer saves through :mod:`ganlab.checkpoint_plugin`,
+atomically (:mod:`ganlab.io`); ``last.ckpt`` is scheduled by
+:class:`ganlab.callbacks.LastCheckpoint`.
 """
 
 from __future__ import annotations
 
-import os
 import pickle
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import torch
 
-__all__ = [
-    "CheckpointError",
-    "atomic_save",
-    "atomic_write",
-    "read_checkpoint",
-]
+__all__ = ["CheckpointError", "read_checkpoint"]
 
 
 class CheckpointError(RuntimeError):
@@ -73,38 +66,3 @@ def read_checkpoint(path: str | Path, for_resume: bool = False) -> dict[str, Any
             "from it; resume from a checkpoint written during training (checkpoints/last.ckpt)"
         )
     return checkpoint
-
-
-def atomic_write(target: Path, write: Callable[[BinaryIO], object]) -> None:
-    """``write(file)`` into a temporary file beside ``target``, fsync, rename over ``target``:
-    an interrupted writer leaves the previous file (or none), never a truncated one."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, target)  # atomic on POSIX and Windows
-    finally:
-        temporary.unlink(missing_ok=True)
-    _fsync_directory(target.parent)
-
-
-def atomic_save(obj: object, target: Path) -> None:
-    """``torch.save`` atomically (:func:`atomic_write`)."""
-    atomic_write(target, lambda f: torch.save(obj, f))
-
-
-def _fsync_directory(folder: Path) -> None:
-    """Make the rename itself durable (where the platform allows opening a directory)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

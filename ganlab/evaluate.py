@@ -24,22 +24,20 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import hydra
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from ganlab.checkpoints import CheckpointError
-from ganlab.config import config_dir, register_resolvers
+from ganlab.config import register_resolvers
 from ganlab.data.base import GANDataModule
 from ganlab.data.image_folder import ImageFolder, find_images
 from ganlab.generator import load_generator
+from ganlab.io import append_jsonl
 from ganlab.metrics.evaluation import (
     Evaluator,
     MetricRecord,
     ReferenceCache,
     ReferenceKey,
-    append_records,
     build_extractor,
     take_images,
 )
@@ -184,25 +182,18 @@ def _report(records: list[MetricRecord], cfg: DictConfig) -> None:
         print(f"  {r.metric:<{width}}  {r.value:10.4f}  {extra}")
     lines = [r.to_json() for r in records]
     out = Path(cfg.paths.output_dir) / "metrics.jsonl"
-    append_records(out, lines)
+    append_jsonl(out, lines)
     targets = [out]
     if cfg.get("ckpt") and _run_config_path(cfg.ckpt).is_file():
         run_log = Path(cfg.ckpt).resolve().parent.parent / "metrics.jsonl"
         if run_log != out.resolve():
-            append_records(run_log, lines)
+            append_jsonl(run_log, lines)
             targets.append(run_log)
     print("appended to " + ", ".join(str(t) for t in targets))
     print(f"run directory: {cfg.paths.output_dir}")
 
 
-@hydra.main(version_base="1.3", config_path=config_dir(), config_name="evaluate")
-def main(cfg: DictConfig) -> float:
-    try:
-        records = evaluate(cfg)
-    except (CheckpointError, EvaluationError) as error:
-        raise SystemExit(f"{type(error).__name__}: {error}") from None  # the message says all
-    return records[0].value
+if __name__ == "__main__":  # python -m ganlab.evaluate runs ganlab.cli.evaluate
+    import importlib  # not a plain import: ganlab.cli.evaluate imports this module
 
-
-if __name__ == "__main__":
-    main()
+    importlib.import_module("ganlab.cli.evaluate").main()

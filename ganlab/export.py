@@ -37,15 +37,14 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-import hydra
 import torch
 from omegaconf import DictConfig
 from torch import Tensor, nn
 
 import ganlab
-from ganlab.checkpoints import CheckpointError, atomic_write
-from ganlab.config import config_dir, register_resolvers
+from ganlab.config import register_resolvers
 from ganlab.generator import TrainedGenerator, load_generator
+from ganlab.io import atomic_write_bytes
 from ganlab.networks.conditional import Generator, sample_inputs
 
 register_resolvers()
@@ -242,7 +241,7 @@ def export(cfg: DictConfig) -> Path:
         verified = f"max difference to the checkpoint's generator {error:.1e}"
 
     out = Path(cfg.out) if cfg.out else Path(f"generator{FORMATS[fmt]}")
-    atomic_write(out, lambda f: f.write(data))
+    atomic_write_bytes(out, data)
     weights = "EMA" if generator.ema else "raw"
     inputs = ", ".join(metadata["inputs"])
     print(
@@ -252,13 +251,7 @@ def export(cfg: DictConfig) -> Path:
     return out
 
 
-@hydra.main(version_base="1.3", config_path=config_dir(), config_name="export")
-def main(cfg: DictConfig) -> None:
-    try:
-        export(cfg)
-    except (CheckpointError, ExportError) as error:
-        raise SystemExit(f"{type(error).__name__}: {error}") from None  # the message says all
+if __name__ == "__main__":  # python -m ganlab.export runs ganlab.cli.export
+    import importlib  # not a plain import: ganlab.cli.export imports this module
 
-
-if __name__ == "__main__":
-    main()
+    importlib.import_module("ganlab.cli.export").main()

@@ -12,13 +12,12 @@ one line per run.
 
 It builds nothing from the runs it reads: overrides are read as plain text (an interpolation in
 one is shown, never resolved), checkpoints with ``weights_only=True`` for their kimg only.
+The command line (also installed as ``ganlab-report``) is :mod:`ganlab.cli.report`.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +25,9 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from ganlab.checkpoints import CheckpointError, read_checkpoint
+from ganlab.io import atomic_path, atomic_write_text, read_jsonl
 
-__all__ = ["Run", "Table", "collect", "main", "table"]
+__all__ = ["Run", "Table", "collect", "table", "write_report"]
 
 
 @dataclass
@@ -62,8 +62,7 @@ def collect(root: Path) -> list[Run]:
         run = Run(directory, _overrides(overrides))
         jsonl = directory / "metrics.jsonl"
         if jsonl.is_file():
-            for line in jsonl.read_text().splitlines():
-                record = json.loads(line)
+            for record in read_jsonl(jsonl):
                 value = record.get("value")
                 if isinstance(value, (int, float)):
                     run.metrics.setdefault(record["metric"], []).append(
@@ -141,37 +140,32 @@ def plot(runs: list[Run], metrics: list[str], varying: list[str], out: Path) -> 
         axis.set_title(metric)
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
+    with atomic_path(out) as temporary:
+        fig.savefig(temporary, dpi=110)
     plt.close(fig)
     return out
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("root", type=Path, help="a multirun directory (or any folder of runs)")
-    parser.add_argument("--metrics", help="comma-separated metrics to show (default: all)")
-    parser.add_argument("--sort", help="sort rows by this metric (ascending)")
-    args = parser.parse_args(argv)
-    runs = collect(args.root)
-    if not runs:
-        raise SystemExit(f"no runs below {args.root} (looked for */.hydra/overrides.yaml)")
-    if args.sort:
-        runs.sort(key=lambda r: (r.final(args.sort) is None, r.final(args.sort) or 0.0))
-    result = table(runs, args.metrics.split(",") if args.metrics else None)
+def write_report(
+    root: Path, runs: list[Run], metrics: list[str] | None = None
+) -> tuple[str, list[Path]]:
+    """Write the report of ``runs`` (all their metrics unless ``metrics`` is given) into
+    ``root``: ``report.md``, ``report.csv`` and, where a metric was measured, ``report.png``.
+    Returns the report's text and the files written."""
+    result = table(runs, metrics)
     text = markdown(result.header, result.rows)
     if result.shared:
         shared = " ".join(f"{k}={v}" for k, v in result.shared.items())
         text = f"shared: {shared}\n\n{text}"
-    print(text)
-    (args.root / "report.md").write_text(text + "\n")
-    with open(args.root / "report.csv", "w", newline="") as f:
+    atomic_write_text(root / "report.md", text + "\n")
+    with atomic_path(root / "report.csv") as temporary, open(temporary, "w", newline="") as f:
         csv.writer(f).writerows([result.header, *result.rows])
-    figure = plot(runs, result.metrics, result.varying, args.root / "report.png")
-    written = ", ".join(
-        str(p) for p in (args.root / "report.md", args.root / "report.csv", figure) if p
-    )
-    print(f"\nwritten: {written}")
+    figure = plot(runs, result.metrics, result.varying, root / "report.png")
+    written = [root / "report.md", root / "report.csv"]
+    return text, [*written, figure] if figure else written
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # python -m ganlab.report runs ganlab.cli.report
+    import importlib  # not a plain import: ganlab.cli.report imports this module
+
+    importlib.import_module("ganlab.cli.report").main()

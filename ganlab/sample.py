@@ -14,32 +14,43 @@ Every mode is reproducible from ``seed``: the same seed gives the same files, by
 A checkpoint whose stored config names anything outside ganlab's allow-list is refused before
 anything is written (:mod:`ganlab.stored`); ``trust=true`` builds it (only for a file you would
 run as code).
+
+This module turns the command line's request into files; the command line itself (also
+installed as ``ganlab-sample``) is :mod:`ganlab.cli.sample`, and the draws, traversals,
+interpolations and animations are :mod:`ganlab.latent_walks`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
-import inspect
 import math
 import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
-import hydra
 import torch
 from omegaconf import DictConfig
 from torch import Tensor
 
-from ganlab.checkpoints import CheckpointError
-from ganlab.config import config_dir, register_resolvers
+from ganlab.config import register_resolvers
 from ganlab.generator import TrainedGenerator, load_generator
-from ganlab.latent import INTERPOLATIONS, interpolation_path, truncated_normal
-from ganlab.networks.conditional import sample_inputs
+from ganlab.io import atomic_path, atomic_save
+from ganlab.latent import INTERPOLATIONS
+from ganlab.latent_walks import (
+    SampleError,
+    draw_latents,
+    generate,
+    interpolation,
+    stream,
+    to_pixels,
+    traversal,
+    video_writer,
+    write_animation,
+    write_png,
+)
 from ganlab.plotting import image_grid, save_samples
 
 register_resolvers()
@@ -49,15 +60,6 @@ ANIMATION_SUFFIXES = (".gif", ".mp4")
 # the files this command writes into a folder: all that overwrite=true may replace
 OWN_FILES = re.compile(r"\d{6,}\.png|frame_\d{4,}\.png|grid\.png|samples\.npy")
 CLASS_FOLDER = re.compile(r"\d+")  # a labelled export's folder of one class's PNGs
-VIDEO_HELP = (
-    "pip install 'imageio[ffmpeg]' (or PyAV with a torchvision that has "
-    "torchvision.io.write_video); out=<file>.gif or a folder of PNG frames (out=<dir>/) "
-    "need neither"
-)
-
-
-class SampleError(ValueError):
-    """The sampling request does not fit the checkpoint; the message says what does."""
 
 
 def output_kind(out: str) -> str:
@@ -161,226 +163,17 @@ def requested_labels(generator: TrainedGenerator, cfg: DictConfig) -> list[int] 
     return [int(k) for k in labels]
 
 
-# -- latents --------------------------------------------------------------------------------
-
-
-def noise_width(network: torch.nn.Module) -> int:
-    """The noise part of a generator's latent (InfoGAN codes follow it)."""
-    width: Any = getattr(network, "noise_dim", None)
-    return int(network.latent_dim if width is None else width)  # type: ignore[arg-type]
-
-
-def tracks_average(network: torch.nn.Module) -> bool:
-    """Whether the generator keeps an average latent ``w_avg`` (as StyleGAN's mapping network
-    does) and truncates towards it itself: ``forward(z, [labels,] truncation_psi=psi)``, the
-    convention of NVIDIA's StyleGAN2/3 generators. No ganlab generator does yet; for all of
-    them truncation acts on ``z`` (:func:`ganlab.latent.truncated_normal`)."""
-    if not isinstance(getattr(network, "w_avg", None), Tensor):
-        return False
-    return "truncation_psi" in inspect.signature(network.forward).parameters
-
-
-def draw_latents(
-    generator: TrainedGenerator,
-    n: int,
-    rng: torch.Generator,
-    psi: float | None = None,
-    labels: Tensor | None = None,  # classes (conditional G); None: uniform from rng
-) -> tuple[Tensor, Tensor | None]:
-    """``n`` latents from the generator's prior and their labels (for a conditional G), on the
-    CPU; with ``psi`` Gaussian noise is :func:`~ganlab.latent.truncated_normal` instead and
-    uniform noise is scaled by ``psi`` towards the centre of its cube (InfoGAN codes keep their
-    prior), unless the generator truncates towards ``w_avg`` itself. Without ``psi``, the same
-    draws as ``generator.sample(n, seed)``."""
-    network = generator.network
-    latent, labels = sample_inputs(network, n, rng, labels)
-    if psi is not None and not tracks_average(network):
-        width = noise_width(network)
-        if getattr(network, "noise", "normal") == "uniform":
-            noise = psi * latent[:, :width]
-        else:
-            noise = truncated_normal(n, width, psi, generator=rng)
-        latent = torch.cat([noise, latent[:, width:]], dim=1)
-    return latent, labels
-
-
-@torch.no_grad()
-def generate(
-    generator: TrainedGenerator, latent: Tensor, labels: Tensor | None, psi: float | None
-) -> Tensor:
-    """The generator's samples of these latents (on the CPU)."""
-    network = generator.network
-    if psi is None or not tracks_average(network):
-        return generator.sample(len(latent), z=latent, labels=labels).cpu()
-    args = [latent.to(generator.device)]
-    if labels is not None:
-        args.append(labels.to(generator.device))
-    return network(*args, truncation_psi=psi).cpu()
-
-
-def stream(
-    generator: TrainedGenerator,
-    n: int,
-    batch_size: int,
-    rng: torch.Generator,
-    psi: float | None,
-    label: int | None = None,  # the class of every sample (conditional G); None: uniform
-) -> Iterator[Tensor]:
-    """``n`` samples in batches drawn from ``rng``: with a fresh ``rng`` seeded with ``seed``
-    and no truncation or label, the images ``generator.batches(n, batch_size, seed)`` gives,
-    which are the fakes ``python -m ganlab.evaluate`` scores with that seed and batch size."""
-    for start in range(0, n, batch_size):
-        m = min(batch_size, n - start)
-        labels = None if label is None else torch.full((m,), label)
-        yield generate(generator, *draw_latents(generator, m, rng, psi, labels), psi)
-
-
-# -- what each mode draws -------------------------------------------------------------------
-
-
-def traversal(
-    generator: TrainedGenerator,
-    code: str,
-    steps: int,
-    rows: int,
-    seed: int,
-    psi: float | None = None,
-) -> Tensor:
-    """InfoGAN latent traversal: a grid whose columns vary ``code`` and whose rows are the
-    values of the first categorical code, all with the same noise (or ``rows`` noise draws
-    when that is the code varied). A continuous code runs from -2 to 2 (beyond its training
-    range [-1, 1], as in the paper); other continuous codes stay at 0. With ``psi`` the noise
-    is truncated."""
-    network = generator.network
-    names: list[str] = list(getattr(network, "code_names", []))
-    if code not in names:
-        raise SampleError(
-            f"traverse={code} is not a latent code of this generator (its codes: "
-            f"{names or 'none; train model=infogan'})"
-        )
-    codes = list(network.codes)  # type: ignore[arg-type]
-    index = names.index(code)
-    categorical = [i for i, c in enumerate(codes) if c != "uniform"]
-    if codes[index] == "uniform":
-        columns = torch.linspace(-2, 2, steps)
-        row_code = categorical[0] if categorical else None
-    else:
-        columns = torch.arange(int(codes[index]))
-        row_code = None
-    n_rows = int(codes[row_code]) if row_code is not None else rows
-    rng = torch.Generator().manual_seed(seed)
-    noise, values = network.split_latent(network.sample_latent(n_rows, rng))  # type: ignore[operator]
-    if psi is not None and not tracks_average(network):
-        noise = truncated_normal(n_rows, noise.shape[1], psi, generator=rng)
-    if row_code is not None:  # rows differ only in their category: one noise for the grid
-        noise = noise[:1].expand(n_rows, -1)
-    noise = noise.repeat_interleave(len(columns), dim=0)  # one noise vector per row
-    grid = []
-    for i, c in enumerate(codes):
-        if i == index:
-            grid.append(columns.repeat(n_rows))
-        elif i == row_code:
-            grid.append(torch.arange(n_rows).repeat_interleave(len(columns)))
-        elif c == "uniform":
-            grid.append(torch.zeros(len(noise)))
-        else:
-            grid.append(values[i].repeat_interleave(len(columns)))
-    latent = network.join_latent(noise, grid)  # type: ignore[operator]
-    labels = None
-    if generator.num_classes:  # a class per row, from the seed
-        labels = torch.randint(generator.num_classes, (n_rows,), generator=rng)
-        labels = labels.repeat_interleave(len(columns))
-    return generate(generator, latent, labels, psi)
-
-
-def interpolation(
-    generator: TrainedGenerator,
-    mode: str,
-    steps: int,
-    rows: int,
-    seed: int,
-    psi: float | None = None,
-    labels: Tensor | None = None,  # one class per row (conditional G); None: uniform
-) -> Tensor:
-    """``rows`` interpolations of ``steps`` samples, ``(rows, steps, *shape)``: each row goes
-    from one seeded latent to another (``mode``: "slerp" or "lerp"). Only the Gaussian noise
-    moves: a row keeps its class (conditional G) and its InfoGAN codes. With ``psi`` the ends
-    are truncated latents."""
-    rng = torch.Generator().manual_seed(seed)
-    start, labels = draw_latents(generator, rows, rng, psi, labels)
-    end, _ = draw_latents(generator, rows, rng, psi, labels)
-    width = noise_width(generator.network)
-    path = interpolation_path(start[:, :width], end[:, :width], steps, mode)  # (steps, rows, w)
-    fixed = start[:, width:].expand(steps, -1, -1)  # codes stay those of the start
-    latent = torch.cat([path, fixed], dim=2).transpose(0, 1).reshape(rows * steps, -1)
-    row_labels = labels.repeat_interleave(steps) if labels is not None else None
-    samples = generate(generator, latent, row_labels, psi)
-    return samples.view(rows, steps, *samples.shape[1:])
-
-
 # -- writing --------------------------------------------------------------------------------
 
 
-def to_pixels(grid: Tensor) -> Tensor:
-    """A (C, H, W) grid in [0, 1] -> (H, W, C) uint8, as ``torchvision.utils.save_image``."""
-    return grid.mul(255).add(0.5).clamp(0, 255).permute(1, 2, 0).to(torch.uint8)
-
-
 def save_tensor(samples: Tensor, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".npy":
         import numpy as np
 
-        np.save(out, samples.numpy())
+        with atomic_path(out) as temporary:
+            np.save(temporary, samples.numpy())
     else:
-        torch.save(samples, out)
-
-
-def installed(module: str) -> bool:
-    """Whether ``module`` can be imported (without importing it)."""
-    return importlib.util.find_spec(module) is not None
-
-
-def video_writer() -> Callable[[Path, list[Tensor], float], None]:
-    """A function writing (H, W, 3) uint8 frames to an MP4, from imageio's ffmpeg plugin or
-    torchvision's writer (PyAV); a :class:`SampleError` saying what to install otherwise."""
-    if installed("imageio") and installed("imageio_ffmpeg"):
-
-        def imageio_writer(out: Path, frames: list[Tensor], fps: float) -> None:
-            import imageio.v2 as imageio
-
-            arrays = [frame.numpy() for frame in frames]
-            imageio.mimwrite(out, arrays, fps=fps, macro_block_size=1)
-
-        return imageio_writer
-    import torchvision.io
-
-    write_video = getattr(torchvision.io, "write_video", None)
-    if write_video is not None and installed("av"):
-
-        def torchvision_writer(out: Path, frames: list[Tensor], fps: float) -> None:
-            write_video(str(out), torch.stack(frames), fps=fps)
-
-        return torchvision_writer
-    raise SampleError(f"out=<file>.mp4 needs a video encoder: {VIDEO_HELP}")
-
-
-def even(frame: Tensor) -> Tensor:
-    """Pad an (H, W, C) frame with white to even sides (H.264's 4:2:0 needs them)."""
-    h, w = frame.shape[:2]
-    if h % 2 == 0 and w % 2 == 0:
-        return frame
-    padded = torch.full((h + h % 2, w + w % 2, frame.shape[2]), 255, dtype=frame.dtype)
-    padded[:h, :w] = frame
-    return padded
-
-
-def write_png(pixels: Tensor, path: Path) -> None:
-    """(H, W, C) uint8 -> PNG (grayscale for one channel), as ``save_image`` encodes it."""
-    from PIL import Image
-
-    array = pixels.numpy()
-    Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array).save(path)
+        atomic_save(samples, out)
 
 
 def check_folder(out: Path, overwrite: bool) -> None:
@@ -529,14 +322,7 @@ def write_interpolation(
     out.parent.mkdir(parents=True, exist_ok=True)
     grid_path = out.with_suffix(".png")
     write_png(grid, grid_path)
-    if kind == "gif":
-        from PIL import Image
-
-        pictures = [Image.fromarray(frame.numpy()) for frame in frames]
-        duration = round(1000 / cfg.fps)  # milliseconds per frame
-        pictures[0].save(out, save_all=True, append_images=pictures[1:], duration=duration, loop=0)
-    else:
-        video_writer()(out, [even(frame) for frame in frames], float(cfg.fps))
+    write_animation(frames, out, float(cfg.fps))
     return f" ({steps} frames at {cfg.fps} fps)", [grid_path, out]
 
 
@@ -597,13 +383,7 @@ def sample(cfg: DictConfig) -> Path:
     return out
 
 
-@hydra.main(version_base="1.3", config_path=config_dir(), config_name="sample")
-def main(cfg: DictConfig) -> None:
-    try:
-        sample(cfg)
-    except (SampleError, CheckpointError) as error:
-        raise SystemExit(f"{type(error).__name__}: {error}") from None  # the message says all
+if __name__ == "__main__":  # python -m ganlab.sample runs ganlab.cli.sample
+    import importlib  # not a plain import: ganlab.cli.sample imports this module
 
-
-if __name__ == "__main__":
-    main()
+    importlib.import_module("ganlab.cli.sample").main()

@@ -1,33 +1,26 @@
-"""Train any GAN from one command line.
+"""Train any GAN: :func:`train` fits the model a composed config describes.
 
     python -m ganlab.train model=dcgan data=mnist5k trainer.max_epochs=20
     python -m ganlab.train -m model=gan,dcgan data=digits trainer.max_epochs=1
 
-Returns the value of ``optimized_metric`` (when set and logged) so Hydra sweepers can optimize it.
+The command line (also installed as ``ganlab-train``) is :mod:`ganlab.cli.train`; from Python,
+``train(ganlab.config.compose_config(<overrides>, output_dir=...))``.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import sys
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import hydra
 import lightning as L
-from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+from omegaconf import DictConfig, OmegaConf, open_dict
 
-from ganlab.checkpoints import CheckpointError, read_checkpoint
-from ganlab.config import config_dir, name_run, register_resolvers
-from ganlab.data import DataError
+from ganlab.checkpoints import read_checkpoint
+from ganlab.config import register_resolvers
 from ganlab.loggers import finish_wandb
 from ganlab.models import GAN
 from ganlab.models.divergence import DivergenceError
@@ -36,8 +29,6 @@ from ganlab.stored import check_stored
 from ganlab.validation import ConfigError, check_combinations, check_model, check_targets
 
 register_resolvers()
-# Errors whose message says what went wrong and how to fix it
-USER_ERRORS = (CheckpointError, ConfigError, DataError, DivergenceError)
 # Lightning 2.6 on torch >= 2.10 warns about its own use of a deprecated pytree API.
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
 
@@ -150,84 +141,7 @@ def train(cfg: DictConfig) -> TrainResult:
     return TrainResult(trainer, model, datamodule, None if metric is None else float(metric))
 
 
-# What Lightning's DDP launcher sets in the launching process's environment: left over from
-# one job of a sweep, LOCAL_RANK would make the next job expect processes nobody starts.
-LAUNCHER_ENV = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
+if __name__ == "__main__":  # python -m ganlab.train runs ganlab.cli.train
+    import importlib  # not a plain import: ganlab.cli.train imports this module
 
-
-@contextmanager
-def _restored(names: tuple[str, ...]) -> Iterator[None]:
-    """Put the environment variables ``names`` back as they were on entry."""
-    saved = {name: os.environ.get(name) for name in names}
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-def _as_single_run(hydra_cfg: Any) -> None:  # HydraConf, a structured DictConfig
-    """Make this job of a sweep relaunchable on its own.
-
-    Lightning starts DDP's other processes by re-running ``sys.argv`` with
-    ``hydra.run.dir=<HydraConfig run.dir>``; inside a sweep that command line still says ``-m``
-    and the whole sweep, so each of them would run every job of the sweep again (pairing up
-    with the wrong jobs, into a second sweep directory). Here the command line becomes this
-    job's own overrides, and ``run.dir`` this job's directory.
-    """
-    from hydra._internal.utils import get_args_parser
-
-    args = get_args_parser().parse_args(sys.argv[1:])
-    flags = [
-        arg
-        for name, value in (
-            ("--config-path", args.config_path),
-            ("--config-name", args.config_name),
-            ("--config-dir", args.config_dir),
-        )
-        if value is not None
-        for arg in (name, value)
-    ]
-    sys.argv = [sys.argv[0], *flags, *hydra_cfg.overrides.task]
-    with read_write(hydra_cfg):
-        hydra_cfg.run.dir = hydra_cfg.runtime.output_dir
-
-
-def _discard_unused_run_dir(run_dir: Path, job_name: str) -> None:
-    """Remove the directory Hydra made for this run if the run wrote nothing to it: only
-    ``.hydra/`` and an empty ``<job>.log`` (Lightning logs there as soon as a trainer exists).
-    A run that failed its start-up checks then leaves no directory behind."""
-    log = run_dir / f"{job_name}.log"
-    if not run_dir.is_dir() or (log.is_file() and log.stat().st_size > 0):
-        return
-    if {entry.name for entry in run_dir.iterdir()} <= {".hydra", log.name}:
-        shutil.rmtree(run_dir, ignore_errors=True)
-
-
-@hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
-def main(cfg: DictConfig) -> float | None:
-    hydra_cfg = HydraConfig.get()
-    multirun = hydra_cfg.mode == RunMode.MULTIRUN
-    if multirun:
-        _as_single_run(hydra_cfg)
-    name_run(
-        cfg,
-        hydra_cfg.runtime.choices,
-        sweep=Path(hydra_cfg.sweep.dir).name if multirun else None,
-        job=hydra_cfg.job.num if multirun else None,
-    )
-    try:
-        with _restored(LAUNCHER_ENV) if multirun else nullcontext():
-            return train(cfg).metric
-    except USER_ERRORS as error:
-        if multirun:  # this job fails (a sweeper may go on: Optuna's max_failure_rate), not all
-            raise
-        _discard_unused_run_dir(Path(hydra_cfg.runtime.output_dir), hydra_cfg.job.name)
-        raise SystemExit(f"{type(error).__name__}: {error}") from None  # the message says all
-
-
-if __name__ == "__main__":
-    main()
+    importlib.import_module("ganlab.cli.train").main()

@@ -11,7 +11,7 @@ from helpers import point_loader, quiet_trainer
 from lightning.pytorch.loggers import CSVLogger, WandbLogger
 
 from ganlab import compat
-from ganlab.callbacks.checkpoint import LastCheckpoint
+from ganlab.callbacks import LastCheckpoint
 
 
 class Probe(L.Callback):

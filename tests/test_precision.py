@@ -37,7 +37,7 @@ def test_an_overflow_backs_off_only_its_own_players_scale() -> None:
 
 def test_fp16_training_keeps_a_scaler_per_player_in_the_checkpoint(tmp_path: Path) -> None:
     plugins = (
-        "trainer.plugins=[{_target_: ganlab.checkpoint_io.AtomicCheckpointIO}, "
+        "trainer.plugins=[{_target_: ganlab.checkpoint_plugin.AtomicCheckpointIO}, "
         "{_target_: ganlab.precision.PerOptimizerMixedPrecision, device: cpu}]"
     )
     cfg = compose_train(

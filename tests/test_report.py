@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganlab.report import main
+from ganlab.cli.report import main
 
 
 def _run(

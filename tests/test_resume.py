@@ -16,7 +16,7 @@ import pytest
 import torch
 from helpers import QUIET, compose_train, run_cli, run_dir
 
-from ganlab.checkpoint_io import AtomicCheckpointIO
+from ganlab.checkpoint_plugin import AtomicCheckpointIO
 from ganlab.checkpoints import CheckpointError, read_checkpoint
 from ganlab.train import train
 
@@ -175,7 +175,7 @@ def test_a_write_killed_midway_leaves_the_previous_checkpoint(tmp_path: Path) ->
     script = textwrap.dedent(
         f"""
         import os, signal, torch
-        from ganlab.checkpoint_io import AtomicCheckpointIO
+        from ganlab.checkpoint_plugin import AtomicCheckpointIO
         real_save = torch.save
         def dying_save(obj, f):
             f.write(b"PK" + b"x" * 1000)

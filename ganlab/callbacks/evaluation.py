@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +14,12 @@ from torch import Tensor
 
 from ganlab.callbacks.periodic import EveryKimg
 from ganlab.data.base import GANDataModule
+from ganlab.io import append_jsonl, atomic_path
 from ganlab.loggers import log_now
 from ganlab.metrics.evaluation import (
     Evaluator,
     ReferenceCache,
     ReferenceKey,
-    append_records,
     build_extractor,
     take_images,
 )
@@ -158,12 +158,12 @@ class FeatureMetricsMonitor(EveryKimg):
         self.best = value
         if self.dirpath is None:
             return
-        tmp = self.dirpath / f".best.ckpt.{os.getpid()}.tmp"
-        trainer.save_checkpoint(tmp)  # every process takes part; rank 0 writes
-        if trainer.is_global_zero:
-            tmp.replace(self.dirpath / "best.ckpt")  # atomic: never a half-written best.ckpt
+        best = self.dirpath / "best.ckpt"
+        # every process takes part; rank 0 writes, atomically: never a half-written best.ckpt
+        with atomic_path(best) if trainer.is_global_zero else nullcontext(best) as path:
+            trainer.save_checkpoint(path)
 
     @rank_zero_only
     def _append(self, lines: list[dict[str, Any]]) -> None:
         if self.jsonl_path is not None:
-            append_records(self.jsonl_path, lines)
+            append_jsonl(self.jsonl_path, lines)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import lightning as L
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 
 from ganlab.callbacks.periodic import EveryKimg
+from ganlab.io import append_jsonl
 from ganlab.loggers import log_now
 from ganlab.metrics.mixture import mixture_coverage
 from ganlab.models.base import GAN
@@ -69,9 +69,6 @@ class MixtureCoverageMonitor(EveryKimg):
 
     @rank_zero_only
     def _append_jsonl(self, values: dict[str, float], record: dict[str, float | int | str]) -> None:
-        if self.jsonl_path is None:
-            return
-        self.jsonl_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.jsonl_path.open("a") as f:
-            for metric, value in values.items():
-                f.write(json.dumps({"metric": metric, "value": value, **record}) + "\n")
+        if self.jsonl_path is not None:
+            lines = [{"metric": m, "value": v, **record} for m, v in values.items()]
+            append_jsonl(self.jsonl_path, lines)

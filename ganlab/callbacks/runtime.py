@@ -38,3 +38,28 @@ class DestroyProcessGroup(L.Callback):
         if dist.is_available() and dist.is_initialized() and dist.get_backend() == "gloo":
             dist.barrier()
             dist.destroy_process_group()
+
+
+def dataset_images(trainer: L.Trainer) -> int | None:
+    """Samples in the training set of the trainer's data module (None: unknown, or generated
+    on the fly)."""
+    return getattr(getattr(trainer, "datamodule", None), "dataset_size", None)
+
+
+def kimg_budget(trainer: L.Trainer) -> float | None:
+    """The ``max_kimg`` of the trainer's :class:`KimgBudget` (None: no such limit)."""
+    callbacks: list[L.Callback] = trainer.callbacks  # type: ignore[attr-defined]  # public
+    return next((c.max_kimg for c in callbacks if isinstance(c, KimgBudget)), None)
+
+
+def run_length_kimg(trainer: L.Trainer) -> float | None:
+    """The run's length in kimg: :class:`KimgBudget`'s ``max_kimg``, else ``max_epochs`` epochs
+    of the training set; None when neither limits it."""
+    budget = kimg_budget(trainer)
+    if budget is not None:
+        return float(budget)
+    images = dataset_images(trainer)
+    max_epochs = trainer.max_epochs
+    if images is None or max_epochs is None or max_epochs < 0:
+        return None
+    return max_epochs * images / 1000

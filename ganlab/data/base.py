@@ -134,6 +134,12 @@ class GANDataModule(L.LightningDataModule):
         """Dataset size (or samples per epoch for data generated on the fly)."""
         raise NotImplementedError
 
+    @property
+    def dataset_size(self) -> int | None:
+        """Samples in the stored dataset of :attr:`split` (after ``setup``); None for data
+        generated on the fly."""
+        return None if self._dataset is None else len(cast(Sized, self._dataset))
+
     # ----------------------------------------------------------------- loaders
     def dataset(self) -> Dataset[Any]:
         """The map-style dataset of :attr:`split` (set up on first use)."""

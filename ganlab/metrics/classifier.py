@@ -21,8 +21,8 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
-from ganlab.checkpoints import atomic_save
 from ganlab.data.imaging import convert_channels
+from ganlab.io import atomic_save
 from ganlab.metrics.features import FeatureExtractor, file_hash, to_uint8
 from ganlab.networks.classifier import DigitClassifier
 
@@ -245,8 +245,8 @@ def load_or_train_digit_classifier(
     """Return a :class:`DigitClassifier` loaded from ``cache_path``, training it if absent.
 
     On a cache miss the model is initialised with ``seed``, trained with
-    :func:`train_classifier` on ``(x, y)`` and its state dict is written atomically (temp file
-    in the same folder, then ``os.replace``). ``x`` and ``y`` may be ``None`` when the cache
+    :func:`train_classifier` on ``(x, y)`` and its state dict is written atomically
+    (:func:`ganlab.io.atomic_save`). ``x`` and ``y`` may be ``None`` when the cache
     exists. A cache file that cannot be loaded is retrained and overwritten (with a warning)
     when data is given. The training hyper-parameters are not stored: encode them (and the
     data set / image size) in ``cache_path``. The returned model is in eval mode on ``device``.

@@ -12,7 +12,6 @@ Names carry the sample budget: ``fid`` on 10,000 fakes is ``fid10k`` (:func:`bud
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -25,6 +24,7 @@ import torch
 from torch import Tensor
 from torchmetrics import Metric
 
+from ganlab.io import atomic_save
 from ganlab.metrics.features import FeatureExtractor
 
 __all__ = [
@@ -32,7 +32,6 @@ __all__ = [
     "MetricRecord",
     "ReferenceCache",
     "ReferenceKey",
-    "append_records",
     "budget_name",
     "build_extractor",
     "extract",
@@ -126,11 +125,8 @@ class ReferenceCache:
 
     def save(self, key: ReferenceKey, features: Tensor) -> Path:
         path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         key_record = asdict(key) | {"resolution": list(key.resolution)}
-        torch.save({"key": key_record, "features": features.contiguous()}, tmp)
-        tmp.replace(path)  # never a half-written reference, even if killed
+        atomic_save({"key": key_record, "features": features.contiguous()}, path)
         return path
 
 
@@ -154,15 +150,6 @@ class MetricRecord:
             **self.details,
             **self.provenance,
         }
-
-
-def append_records(path: str | Path, records: Iterable[Mapping[str, Any]]) -> None:
-    """Append one JSON line per record to ``path`` (created with its folder if needed)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as f:
-        for record in records:
-            f.write(json.dumps(dict(record)) + "\n")
 
 
 MetricFactory = Callable[..., Metric]

@@ -27,7 +27,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +39,7 @@ from torch_fidelity.feature_extractor_inceptionv3 import (
 )
 
 from ganlab.data.downloads import try_download
+from ganlab.io import atomic_path
 from ganlab.metrics.features import FeatureExtractor, file_hash, to_uint8
 
 __all__ = [
@@ -261,11 +261,7 @@ def convert_fid_helper(torchscript: Path, out: Path) -> Path:
     """
     script = _load_torchscript(torchscript)
     state = _convert_state_dict({k: v.detach() for k, v in script.state_dict().items()})
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_path(out) as tmp:
         torch.save(state, tmp)
         net = _build_network(tmp, ["2048"])  # strict load: every key and shape must match
         images = torch.randint(0, 256, (2, 3, 299, 299), generator=torch.Generator().manual_seed(0))
@@ -278,10 +274,6 @@ def convert_fid_helper(torchscript: Path, out: Path) -> Path:
                 f"converting {torchscript} failed: features differ from the TorchScript's by "
                 f"{error:.3g} (tolerance {CONVERSION_ATOL:g})"
             )
-        tmp.chmod(0o644)  # mkstemp creates 0600; a cache file is ordinary data
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return out
 
 

@@ -70,7 +70,7 @@ def test_train_with_evaluation_then_evaluate_the_checkpoint(
     assert fids[0]["dataset"] == "digits" and fids[0]["n_real"] == 32 and fids[0]["ema"]
     assert {"val/kid16", "val/precision16", "val/recall16"} <= {r["metric"] for r in logged}
     assert (run / "checkpoints" / "best.ckpt").is_file()
-    assert not list((run / "checkpoints").glob("*.tmp"))
+    assert not list((run / "checkpoints").glob(".*.tmp*"))
     with open(run / "csv" / "metrics.csv") as f:
         header = f.readline()
     assert "val/fid16" in header and "best_val/fid16" in header

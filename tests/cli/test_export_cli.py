@@ -20,7 +20,6 @@ from hydra import compose, initialize_config_dir
 
 import ganlab
 from ganlab import TrainedGenerator, load_generator
-from ganlab.checkpoints import atomic_write
 from ganlab.export import ExportError, export
 from ganlab.networks.conditional import sample_inputs
 
@@ -260,19 +259,3 @@ def test_missing_onnx_packages_are_named(checkpoint, monkeypatch: pytest.MonkeyP
     message = r"onnx and onnxscript package\(s\): pip install 'ganlab\[export\]'"
     with pytest.raises(ExportError, match=message):
         export(export_cfg(checkpoint("mlp"), "format=onnx"))
-
-
-def test_a_failed_write_keeps_the_previous_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    target = tmp_path / "generator.pt"
-    target.write_bytes(b"previous")
-
-    def interrupted(src: Any, dst: Any) -> None:
-        raise KeyboardInterrupt  # killed between writing the temporary file and the rename
-
-    monkeypatch.setattr(os, "replace", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        atomic_write(target, lambda f: f.write(b"new"))
-    assert target.read_bytes() == b"previous"
-    assert [p.name for p in tmp_path.iterdir()] == ["generator.pt"]

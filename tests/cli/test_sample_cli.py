@@ -18,6 +18,7 @@ from omegaconf import DictConfig
 from PIL import Image, ImageSequence
 from torch import Tensor, nn
 
+import ganlab.latent_walks as walks
 import ganlab.sample as sampling
 from ganlab import TrainedGenerator, load_generator
 from ganlab.config import config_dir
@@ -128,7 +129,7 @@ def test_interpolation_grid_and_gif(checkpoints, tmp_path: Path) -> None:
     steps = (paths[:, 1:] - paths[:, :-1]).abs().mean()  # neighbours closer than the ends
     assert steps < (paths[:, 0] - paths[:, -1]).abs().mean()
     # the grid shows exactly these samples, as save_image quantizes them
-    expected = sampling.to_pixels(image_grid(paths.reshape(15, 1, 8, 8), 5)).permute(2, 0, 1)
+    expected = walks.to_pixels(image_grid(paths.reshape(15, 1, 8, 8), 5)).permute(2, 0, 1)
     assert torch.equal(grid, expected)
 
 
@@ -141,7 +142,7 @@ def test_interpolation_frames_folder(checkpoints, tmp_path: Path) -> None:
     run_here(*common, f"out={tmp_path}/paths.pt")
     paths = torch.load(tmp_path / "paths.pt").view(2, 4, 1, 8, 8)  # a row per class
     for t in range(4):  # frame t: every row at step t
-        frame = sampling.to_pixels(image_grid(paths[:, t], 2)).permute(2, 0, 1)
+        frame = walks.to_pixels(image_grid(paths[:, t], 2)).permute(2, 0, 1)
         assert torch.equal(pixels(tmp_path / "frames" / f"frame_{t:04d}.png"), frame)
     assert not list(tmp_path.glob(".frames*"))  # no staging folder left behind
 
@@ -296,7 +297,7 @@ def test_bad_request_is_one_line_on_the_command_line() -> None:
 
 
 def test_mp4_without_an_encoder_says_what_to_install(monkeypatch) -> None:
-    monkeypatch.setattr(sampling, "installed", lambda module: False)
+    monkeypatch.setattr(walks, "installed", lambda module: False)
     with pytest.raises(sampling.SampleError) as error:
         sampling.check_request(config("ckpt=unused.ckpt", "interpolate=slerp", "out=w.mp4"))
     assert "pip install 'imageio[ffmpeg]'" in str(error.value)
@@ -332,11 +333,11 @@ class AverageTracking(nn.Module):
 
 def test_a_generator_tracking_an_average_latent_truncates_towards_it() -> None:
     generator = TrainedGenerator(AverageTracking(), ema=False, kimg=0.0)
-    assert sampling.tracks_average(generator.network)
+    assert walks.tracks_average(generator.network)
 
     def draw(psi: float | None) -> Tensor:
         rng = torch.Generator().manual_seed(0)
-        return sampling.generate(generator, *sampling.draw_latents(generator, 500, rng, psi), psi)
+        return walks.generate(generator, *walks.draw_latents(generator, 500, rng, psi), psi)
 
     plain, half = draw(None), draw(0.5)  # the same z: truncated by the network, not resampled
     torch.testing.assert_close(half, 3.0 + 0.5 * (plain - 3.0))

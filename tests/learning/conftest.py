@@ -9,7 +9,6 @@ tables live in ``tests/learning/CALIBRATION.md`` (generated; see that script).
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 import torch
 
 from ganlab.data import MNIST5k
+from ganlab.io import append_jsonl
 from ganlab.metrics.classifier import load_or_train_digit_classifier
 
 
@@ -58,7 +58,6 @@ def record_learning(request: pytest.FixtureRequest, learning_seed: int) -> Calla
             "threads": torch.get_num_threads(),
             "figures": {k: round(float(v), 4) for k, v in figures.items()},
         }
-        with open(target, "a") as f:
-            f.write(json.dumps(row) + "\n")
+        append_jsonl(target, [row])
 
     return record

@@ -1,23 +1,23 @@
 """The trainer's checkpoint plugin (``conf/trainer``): checkpoints written atomically.
 
-Apart from :mod:`ganlab.checkpoints` so that reading a checkpoint (sampling, export) does not
+Apart from :mod:`ganlab.checkpoints` (reading checkpoints) so that sampling and export do not
 import Lightning.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from lightning.fabric.utilities.cloud_io import get_filesystem
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from typing_extensions import override
 
-from ganlab.checkpoints import atomic_save
+from ganlab.io import atomic_save
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """Local files: temporary file, fsync, rename. Other filesystems: Lightning's own writer."""
+    """Local files: :func:`ganlab.io.atomic_save` (temporary file, fsync, rename). Other
+    filesystems: Lightning's own writer."""
 
     @override
     def save_checkpoint(
@@ -26,7 +26,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         if storage_options is not None or not _is_local(path):
             super().save_checkpoint(checkpoint, path, storage_options)
             return
-        atomic_save(checkpoint, Path(path))
+        atomic_save(checkpoint, path)
 
 
 def _is_local(path: Any) -> bool:
