@@ -30,7 +30,7 @@ import augmentation
 import conditional
 import mode_coverage
 import stacked_mnist
-from runs import cache_path, mean_se
+from runs import cache_path, commit_of, mean_se
 
 HERE = Path(__file__).resolve().parent
 PAGE = HERE.parent / "docs" / "results.md"
@@ -74,13 +74,6 @@ def cached_runs(folder: Path, argv_of: Callable[[str], Any]) -> tuple[list[Recor
         else:
             others.append(stem)
     return runs, others
-
-
-def commit_of(record: Mapping[str, Any]) -> str:
-    commit = record.get("commit")
-    if not commit:
-        return "not recorded"
-    return commit[:7] + (" + uncommitted changes" if record.get("dirty") else "")
 
 
 def commits(records: Iterable[Mapping[str, Any]]) -> str:
@@ -146,7 +139,7 @@ def coverage_tables(records: list[Record]) -> list[str]:
         header += [f"{data} modes (/{8 if data == 'ring8' else 25})", f"{data} % HQ", "rev-KL"]
     header += ["CPU min/run", "seeds", "kimg", "commit", "options"]
     rows = []
-    for variant, overrides in mode_coverage.VARIANTS.items():
+    for variant, experiment in mode_coverage.VARIANTS.items():
         mine = [r for r, _ in runs if r.variant == variant]
         if not mine:
             continue
@@ -172,7 +165,7 @@ def coverage_tables(records: list[Record]) -> list[str]:
             else ", ".join(f"{d} {n}" for d, n in seeds.items()),
             ", ".join(f"{d} {budget[d]}" for d in datasets),
             commits(vars(r) for r in mine),
-            options(overrides),
+            options([f"experiment={experiment}"]),
         ]
         rows.append(cells)
     for name, published in mode_coverage.PUBLISHED:

@@ -72,6 +72,18 @@ def cached(cache: Path, stem: str, argv: Any, compute: Callable[[], dict[str, An
     return record
 
 
+def commit_of(record: Mapping[str, Any]) -> str:
+    """The commit that produced a cached record, as the tables name it.
+
+    >>> commit_of({"commit": "0123456789ab", "dirty": True}), commit_of({})
+    ('0123456 + uncommitted changes', 'not recorded')
+    """
+    commit = record.get("commit")
+    if not commit:
+        return "not recorded"
+    return commit[:7] + (" + uncommitted changes" if record.get("dirty") else "")
+
+
 def commits_line(records: Iterable[Mapping[str, Any]]) -> str:
     """The line under a table saying which commits produced its records.
 

@@ -31,6 +31,21 @@ def gan_strategy(devices: Any, num_nodes: Any = 1) -> str:
     return "auto" if single else GAN_SAFE_DDP
 
 
+def by_kind(kind: str, image: str, vector: str) -> str:
+    """The option for data of this kind (``image`` or ``vector``, which every data config
+    declares: conf/data/kind), e.g. a preset's networks in its defaults list:
+    ``override arch: ${by_kind:${data/kind@_global_},dcgan,mlp}``.
+
+    >>> by_kind("image", "dcgan", "mlp"), by_kind("vector", "dcgan", "mlp")
+    ('dcgan', 'mlp')
+    """
+    options = {"image": image, "vector": vector}
+    assert kind in options, (
+        f"a data kind is one of {sorted(options)} (conf/data/kind), got {kind!r}"
+    )
+    return options[kind]
+
+
 def output_activation(shape: Any) -> str:
     """Generator output for data of this sample shape: images are normalized to [-1, 1] by
     every ganlab DataModule (tanh); vector data such as 2-D mixtures are unbounded (linear).
@@ -62,6 +77,7 @@ def q_output_width(codes: Any, fixed_std: float | None = None) -> int:
 
 
 RESOLVERS: dict[str, Callable[..., Any]] = {
+    "by_kind": by_kind,
     "gan_strategy": gan_strategy,
     "output_activation": output_activation,
     "packed_shape": packed_input_shape,

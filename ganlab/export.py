@@ -45,7 +45,8 @@ import ganlab
 from ganlab.config import register_resolvers
 from ganlab.generator import TrainedGenerator, load_generator
 from ganlab.io import atomic_write_bytes
-from ganlab.networks.conditional import Generator, sample_inputs
+from ganlab.networks.base import Generator
+from ganlab.sampling import draw_inputs
 
 register_resolvers()
 
@@ -142,7 +143,7 @@ class _Conditional(_Exported):
 
 def example_inputs(generator: TrainedGenerator, n: int, seed: int) -> tuple[Tensor, ...]:
     """``n`` latents (and labels for a conditional generator) from the training prior."""
-    latent, labels = sample_inputs(generator.network, n, torch.Generator().manual_seed(seed))
+    latent, labels = draw_inputs(generator.network, n, seed)
     return (latent,) if labels is None else (latent, labels)
 
 

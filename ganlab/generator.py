@@ -3,6 +3,7 @@
 from ganlab import load_generator
 G = load_generator("outputs/train/.../checkpoints/last.ckpt")
 x = G.sample(16)  # (16, *G.shape), images in [-1, 1]
+x = G.sample(16, seed=0, labels=[3] * 16, psi=0.7)  # seeded; class 3 (a conditional G); truncated
 
 Loading runs no code from the file: it is read with ``weights_only=True`` and the generator's
 stored config may only build ganlab's own networks (:mod:`ganlab.stored`).
@@ -17,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from ganlab.checkpoints import CheckpointError, read_checkpoint
-from ganlab.networks.conditional import draw, draw_batches, sample_inputs
+from ganlab.sampling import Seed, draw_batches, draw_inputs, generate
 from ganlab.stored import build_stored
 
 
@@ -44,29 +45,39 @@ class TrainedGenerator:
     def sample(
         self,
         n: int,
-        seed: int | None = None,
-        z: Tensor | None = None,
+        seed: Seed = None,  # an int, a torch.Generator to draw on, or None: the global RNG
+        z: Tensor | None = None,  # latents to use instead of drawing them (n is then len(z))
         labels: Tensor | Sequence[int] | None = None,  # classes (conditional G); None: uniform
+        psi: float | None = None,  # the truncation trick, in (0, 1]; None: none
     ) -> Tensor:
         """``n`` samples (images in [-1, 1]); reproducible with ``seed``, or from given ``z``.
-        A class-conditional generator makes the given ``labels`` (one per sample)."""
+        A class-conditional generator makes the given ``labels`` (one per sample). The inputs
+        are those of :func:`ganlab.sampling.draw_inputs`; given ``z`` are used as they are."""
         if labels is not None:
             labels = torch.as_tensor(labels, dtype=torch.long)
             assert self.num_classes, "this generator is unconditional: it takes no labels"
             assert int(labels.min()) >= 0 and int(labels.max()) < self.num_classes, (
                 f"labels must lie in [0, {self.num_classes}), got {labels.tolist()}"
             )
-        rng = torch.Generator().manual_seed(seed) if seed is not None else None
         if z is None:
-            return draw(self.network, n, rng, self.device, labels)
-        _, labels = sample_inputs(self.network, len(z), rng, labels)
-        z = z.to(self.device)
-        return self.network(z) if labels is None else self.network(z, labels.to(self.device))
+            inputs = draw_inputs(self.network, n, seed, labels, psi)
+        else:  # the labels as drawn for len(z) samples, the latents given
+            inputs = draw_inputs(self.network, len(z), seed, labels)._replace(latent=z)
+        return generate(self.network, inputs, self.device, psi)
 
-    def batches(self, n: int, batch_size: int, seed: int) -> Iterator[Tensor]:
-        """``n`` samples in batches from one seeded stream (uniform classes if conditional)."""
+    def batches(
+        self,
+        n: int,
+        batch_size: int,
+        seed: Seed,
+        psi: float | None = None,
+        label: int | None = None,  # the class of every sample (conditional G); None: uniform
+    ) -> Iterator[Tensor]:
+        """``n`` samples in batches from one seeded stream (:func:`ganlab.sampling.draw_batches`):
+        the same seed and batch size give the same samples."""
         with torch.no_grad():
-            yield from draw_batches(self.network, n, batch_size, seed, self.device)
+            for inputs in draw_batches(self.network, n, batch_size, seed, psi, label):
+                yield generate(self.network, inputs, self.device, psi)
 
     def __call__(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         return self.sample(len(z), z=z, labels=labels)

@@ -1,26 +1,24 @@
-"""Walks through a trained generator's latent space, and the frames they make: seeded latents
-(with the truncation trick), InfoGAN latent traversals and interpolations, drawn from a
+"""Walks through a trained generator's latent space, and the frames they make: InfoGAN latent
+traversals and interpolations (with the truncation trick) of a
 :class:`~ganlab.generator.TrainedGenerator`; and writing frames as PNGs, GIFs and MP4s. Used by
-``python -m ganlab.sample`` (:mod:`ganlab.sample`); the tensor maths of paths and truncation is
-:mod:`ganlab.latent`.
+``python -m ganlab.sample`` (:mod:`ganlab.sample`); the latents are drawn by
+:mod:`ganlab.sampling`, and the tensor maths of paths and truncation is :mod:`ganlab.latent`.
 
-Every draw is reproducible from its ``torch.Generator`` or seed, on the CPU.
+Every walk is reproducible from its seed, on the CPU.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import Tensor
 
 from ganlab.generator import TrainedGenerator
 from ganlab.latent import interpolation_path, truncated_normal
-from ganlab.networks.conditional import sample_inputs
+from ganlab.sampling import draw_inputs, draw_latents, noise_width, tracks_average
 
 VIDEO_HELP = (
     "pip install 'imageio[ffmpeg]' (or PyAV with a torchvision that has "
@@ -31,80 +29,6 @@ VIDEO_HELP = (
 
 class SampleError(ValueError):
     """The sampling request does not fit the checkpoint; the message says what does."""
-
-
-# -- latents --------------------------------------------------------------------------------
-
-
-def noise_width(network: torch.nn.Module) -> int:
-    """The noise part of a generator's latent (InfoGAN codes follow it)."""
-    width: Any = getattr(network, "noise_dim", None)
-    return int(network.latent_dim if width is None else width)  # type: ignore[arg-type]
-
-
-def tracks_average(network: torch.nn.Module) -> bool:
-    """Whether the generator keeps an average latent ``w_avg`` (as StyleGAN's mapping network
-    does) and truncates towards it itself: ``forward(z, [labels,] truncation_psi=psi)``, the
-    convention of NVIDIA's StyleGAN2/3 generators. No ganlab generator does yet; for all of
-    them truncation acts on ``z`` (:func:`ganlab.latent.truncated_normal`)."""
-    if not isinstance(getattr(network, "w_avg", None), Tensor):
-        return False
-    return "truncation_psi" in inspect.signature(network.forward).parameters
-
-
-def draw_latents(
-    generator: TrainedGenerator,
-    n: int,
-    rng: torch.Generator,
-    psi: float | None = None,
-    labels: Tensor | None = None,  # classes (conditional G); None: uniform from rng
-) -> tuple[Tensor, Tensor | None]:
-    """``n`` latents from the generator's prior and their labels (for a conditional G), on the
-    CPU; with ``psi`` Gaussian noise is :func:`~ganlab.latent.truncated_normal` instead and
-    uniform noise is scaled by ``psi`` towards the centre of its cube (InfoGAN codes keep their
-    prior), unless the generator truncates towards ``w_avg`` itself. Without ``psi``, the same
-    draws as ``generator.sample(n, seed)``."""
-    network = generator.network
-    latent, labels = sample_inputs(network, n, rng, labels)
-    if psi is not None and not tracks_average(network):
-        width = noise_width(network)
-        if getattr(network, "noise", "normal") == "uniform":
-            noise = psi * latent[:, :width]
-        else:
-            noise = truncated_normal(n, width, psi, generator=rng)
-        latent = torch.cat([noise, latent[:, width:]], dim=1)
-    return latent, labels
-
-
-@torch.no_grad()
-def generate(
-    generator: TrainedGenerator, latent: Tensor, labels: Tensor | None, psi: float | None
-) -> Tensor:
-    """The generator's samples of these latents (on the CPU)."""
-    network = generator.network
-    if psi is None or not tracks_average(network):
-        return generator.sample(len(latent), z=latent, labels=labels).cpu()
-    args = [latent.to(generator.device)]
-    if labels is not None:
-        args.append(labels.to(generator.device))
-    return network(*args, truncation_psi=psi).cpu()
-
-
-def stream(
-    generator: TrainedGenerator,
-    n: int,
-    batch_size: int,
-    rng: torch.Generator,
-    psi: float | None,
-    label: int | None = None,  # the class of every sample (conditional G); None: uniform
-) -> Iterator[Tensor]:
-    """``n`` samples in batches drawn from ``rng``: with a fresh ``rng`` seeded with ``seed``
-    and no truncation or label, the images ``generator.batches(n, batch_size, seed)`` gives,
-    which are the fakes ``python -m ganlab.evaluate`` scores with that seed and batch size."""
-    for start in range(0, n, batch_size):
-        m = min(batch_size, n - start)
-        labels = None if label is None else torch.full((m,), label)
-        yield generate(generator, *draw_latents(generator, m, rng, psi, labels), psi)
 
 
 # -- traversals and interpolations ----------------------------------------------------------
@@ -141,7 +65,7 @@ def traversal(
         row_code = None
     n_rows = int(codes[row_code]) if row_code is not None else rows
     rng = torch.Generator().manual_seed(seed)
-    noise, values = network.split_latent(network.sample_latent(n_rows, rng))  # type: ignore[operator]
+    noise, values = network.split_latent(draw_latents(network, n_rows, rng))  # type: ignore[operator]
     if psi is not None and not tracks_average(network):
         noise = truncated_normal(n_rows, noise.shape[1], psi, generator=rng)
     if row_code is not None:  # rows differ only in their category: one noise for the grid
@@ -162,7 +86,7 @@ def traversal(
     if generator.num_classes:  # a class per row, from the seed
         labels = torch.randint(generator.num_classes, (n_rows,), generator=rng)
         labels = labels.repeat_interleave(len(columns))
-    return generate(generator, latent, labels, psi)
+    return generator.sample(len(latent), z=latent, labels=labels, psi=psi).cpu()
 
 
 def interpolation(
@@ -179,14 +103,14 @@ def interpolation(
     moves: a row keeps its class (conditional G) and its InfoGAN codes. With ``psi`` the ends
     are truncated latents."""
     rng = torch.Generator().manual_seed(seed)
-    start, labels = draw_latents(generator, rows, rng, psi, labels)
-    end, _ = draw_latents(generator, rows, rng, psi, labels)
+    start, labels = draw_inputs(generator.network, rows, rng, labels, psi)
+    end, _ = draw_inputs(generator.network, rows, rng, labels, psi)
     width = noise_width(generator.network)
     path = interpolation_path(start[:, :width], end[:, :width], steps, mode)  # (steps, rows, w)
     fixed = start[:, width:].expand(steps, -1, -1)  # codes stay those of the start
     latent = torch.cat([path, fixed], dim=2).transpose(0, 1).reshape(rows * steps, -1)
     row_labels = labels.repeat_interleave(steps) if labels is not None else None
-    samples = generate(generator, latent, row_labels, psi)
+    samples = generator.sample(len(latent), z=latent, labels=row_labels, psi=psi).cpu()
     return samples.view(rows, steps, *samples.shape[1:])
 
 

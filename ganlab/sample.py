@@ -16,8 +16,9 @@ anything is written (:mod:`ganlab.stored`); ``trust=true`` builds it (only for a
 run as code).
 
 This module turns the command line's request into files; the command line itself (also
-installed as ``ganlab-sample``) is :mod:`ganlab.cli.sample`, and the draws, traversals,
-interpolations and animations are :mod:`ganlab.latent_walks`.
+installed as ``ganlab-sample``) is :mod:`ganlab.cli.sample`; the samples come from
+:meth:`TrainedGenerator.sample <ganlab.generator.TrainedGenerator.sample>` and ``.batches``, the
+traversals, interpolations and animations from :mod:`ganlab.latent_walks`.
 """
 
 from __future__ import annotations
@@ -41,10 +42,7 @@ from ganlab.io import atomic_path, atomic_save
 from ganlab.latent import INTERPOLATIONS
 from ganlab.latent_walks import (
     SampleError,
-    draw_latents,
-    generate,
     interpolation,
-    stream,
     to_pixels,
     traversal,
     video_writer,
@@ -246,13 +244,12 @@ def export(
     if labels is not None:
         return export_classes(generator, cfg, out, psi, labels)
     n = int(cfg.num_samples)
-    rng = torch.Generator().manual_seed(int(cfg.seed))
-    batches = stream(generator, n, int(cfg.batch_size), rng, psi)
+    batches = generator.batches(n, int(cfg.batch_size), int(cfg.seed), psi)
     with staged_folder(out, bool(cfg.overwrite)) as staging:
         if len(generator.shape) != 3:  # 2-D points: a picture per point makes no sense
             import numpy as np
 
-            np.save(staging / "samples.npy", torch.cat(list(batches)).numpy())
+            np.save(staging / "samples.npy", torch.cat(list(batches)).cpu().numpy())
             return (
                 f"{n} points in samples.npy (float32 ({n}, {', '.join(map(str, generator.shape))}); "
                 "2-D point data makes no images: load it with numpy.load, or use out=<file>.pt)"
@@ -270,7 +267,7 @@ def write_pngs(batches: Iterable[Tensor], folder: Path, n: int) -> int:
     digits = max(6, len(str(n - 1)))
     index = 0
     for batch in batches:
-        for image in to_uint8(batch).permute(0, 2, 3, 1):
+        for image in to_uint8(batch.cpu()).permute(0, 2, 3, 1):
             write_png(image, folder / f"{index:0{digits}d}.png")
             index += 1
     return digits
@@ -290,7 +287,7 @@ def export_classes(
         for label in labels:
             folder = staging / f"{label:0{width}d}"
             folder.mkdir()
-            write_pngs(stream(generator, n, size, rng, psi, label), folder, n)
+            write_pngs(generator.batches(n, size, rng, psi, label), folder, n)
     first, last = f"{labels[0]:0{width}d}", f"{labels[-1]:0{width}d}"
     return (
         f"{n} PNGs of each of {len(labels)} classes in {first}/..{last}/ (read back with "
@@ -368,8 +365,7 @@ def sample(cfg: DictConfig) -> Path:
             else:
                 what = f"{cfg.num_samples} samples"
             n = len(classes) if classes is not None else cfg.num_samples
-            rng = torch.Generator().manual_seed(cfg.seed)
-            samples = generate(generator, *draw_latents(generator, n, rng, psi, classes), psi)
+            samples = generator.sample(n, seed=cfg.seed, labels=classes, psi=psi).cpu()
         if kind == "tensor":
             save_tensor(samples, out)
         else:

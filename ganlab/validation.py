@@ -4,12 +4,17 @@ fix it.
 * :func:`check_targets`: every ``_target_`` node is checked against its target's signature,
   the schema that cannot drift from the code: a key that is not a parameter is refused with
   the allowed ones (and the closest match), a value of the wrong type with the expected type,
-  a missing required argument by name. A target whose signature or type hints cannot be read
-  is checked as far as possible, and a warning (once per target and process) says what was not.
+  a missing required argument by name. ``**options: Unpack[SomeTypedDict]`` stands for the
+  keys of that TypedDict (the options all data modules share, say); other ``**kwargs`` take
+  any key. A target whose signature or type hints cannot be read is checked as far as
+  possible, and a warning (once per target and process) says what was not.
 * :func:`check_combinations`: options that are fine alone but not together, judged from the
-  config (a class-conditional model on unlabelled data).
-* :func:`check_model`: combinations only the built networks reveal (a gradient penalty on a
-  critic with BatchNorm, whose per-sample gradients then depend on the rest of the batch).
+  config (a class-conditional model on unlabelled data) and from what the classes it names
+  declare about themselves (``GAN.needs_labels``, a network's ``data_kinds``), read from the
+  imported class, which is not built.
+* :func:`check_model`: combinations only the built networks reveal (a gradient penalty, a
+  regularizer that declares ``per_sample_critic``, on a critic with BatchNorm, whose
+  per-sample gradients then depend on the rest of the batch).
 """
 
 from __future__ import annotations
@@ -26,11 +31,13 @@ from hydra.utils import get_object
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from torch import nn
+from typing_extensions import Unpack, is_typeddict
 
 __all__ = ["ConfigError", "check_combinations", "check_model", "check_targets"]
 
 _HYDRA_KEYS = {"_target_", "_partial_", "_recursive_", "_convert_", "_args_"}
 _unchecked: set[str] = set()  # targets already warned about (each is said once per process)
+_UNPACK = (Unpack, getattr(typing, "Unpack", Unpack))  # one and the same from Python 3.12
 
 
 class ConfigError(ValueError):
@@ -64,26 +71,28 @@ def check_targets(node: Any, path: str = "") -> None:
             check_targets(value, f"{path}[{i}]")
 
 
-def _check_call(node: Mapping[str, Any], path: str) -> None:
+def _target(node: Mapping[str, Any], path: str) -> Any:
+    """The class or function a ``_target_`` node at ``path`` names, imported but not called."""
     target_name = str(node["_target_"])
     try:
-        target = get_object(target_name)
+        return get_object(target_name)
     except Exception as error:
         raise ConfigError(
             f"{path}._target_={target_name} cannot be imported ({error}); check the spelling "
             "of the class or function"
         ) from error
+
+
+def _check_call(node: Mapping[str, Any], path: str) -> None:
+    target_name = str(node["_target_"])
+    target = _target(node, path)
     try:
         signature = inspect.signature(target)
     except (TypeError, ValueError) as error:  # builtins without a signature
         _warn_unchecked(target_name, "options and types", error)
         return
-    parameters = {
-        name: p
-        for name, p in signature.parameters.items()
-        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-    }
-    takes_any = any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values())
+    hints = _type_hints(target.__init__ if inspect.isclass(target) else target, target_name)
+    parameters, takes_any = _options(signature, hints, target_name)
     given = [k for k in node if k not in _HYDRA_KEYS]
     where = f"{path}." if path else ""
     for key in given:
@@ -94,7 +103,6 @@ def _check_call(node: Mapping[str, Any], path: str) -> None:
                 f"{where}{key} is not an option of {target_name}{hint}; its options are: "
                 f"{', '.join(sorted(parameters))}"
             )
-    hints = _type_hints(target, target_name)
     for key in given:
         if key in hints and not _matches(node[key], hints[key]):
             raise ConfigError(
@@ -104,8 +112,8 @@ def _check_call(node: Mapping[str, Any], path: str) -> None:
     if not node.get("_partial_", False):
         missing = [
             name
-            for name, p in parameters.items()
-            if p.default is p.empty and name not in node and name != "self"
+            for name, required in parameters.items()
+            if required and name not in node and name != "self"
         ]
         if missing:
             raise ConfigError(
@@ -114,10 +122,36 @@ def _check_call(node: Mapping[str, Any], path: str) -> None:
             )
 
 
-def _type_hints(target: Any, target_name: str) -> dict[str, Any]:
-    function = target.__init__ if inspect.isclass(target) else target
+def _options(
+    signature: inspect.Signature,
+    hints: dict[str, Any],  # the call's type hints; the unpacked TypedDicts' are added
+    target_name: str,
+) -> tuple[dict[str, bool], bool]:
+    """The keyword options of a call (name -> whether it is required) and whether it takes any
+    other key: ``**options: Unpack[SomeTypedDict]`` stands for that TypedDict's keys."""
+    options: dict[str, bool] = {}
+    takes_any = False
+    for name, p in signature.parameters.items():
+        if p.kind == p.VAR_POSITIONAL:
+            continue
+        if p.kind != p.VAR_KEYWORD:
+            options[name] = p.default is p.empty
+            continue
+        hint = hints.get(name)
+        typed_dict: Any = typing.get_args(hint)[0] if typing.get_origin(hint) in _UNPACK else None
+        if not is_typeddict(typed_dict):
+            takes_any = True
+            continue
+        hints.update(_type_hints(typed_dict, target_name))
+        options |= dict.fromkeys(typed_dict.__optional_keys__, False)
+        options |= dict.fromkeys(typed_dict.__required_keys__, True)
+    return options, takes_any
+
+
+def _type_hints(annotated: Any, target_name: str) -> dict[str, Any]:
+    """The type hints of a function or TypedDict; none where they cannot be read."""
     try:
-        return typing.get_type_hints(function)
+        return typing.get_type_hints(annotated)
     except Exception as error:  # e.g. a name imported only for type checking
         _warn_unchecked(target_name, "types", error)
         return {}
@@ -188,6 +222,13 @@ def _describe(hint: Any) -> str:
     )
 
 
+# a data kind (conf/data/kind) -> what the data are, a network that does not take them, the fix
+_KINDS = {
+    "vector": ("{n}-D vectors", "an image", "MLP networks (model/arch=mlp, or model=gan)"),
+    "image": ("images", "a vector", "image networks (model/arch=dcgan, resnet or mlp)"),
+}
+
+
 def check_combinations(cfg: DictConfig) -> None:
     """Options that cannot work together, from the composed config alone."""
     trainer = cfg.get("trainer") or {}
@@ -201,15 +242,17 @@ def check_combinations(cfg: DictConfig) -> None:
     if model is None or data is None:
         return
     shape = list(data.get("shape") or [])
-    networks = [
-        str((model.get(k) or {}).get("_target_", "")) for k in ("generator", "discriminator")
-    ]
-    convolutional = [t for t in networks if t.rsplit(".", 1)[-1].startswith(("DCGAN", "ResNet"))]
-    if len(shape) == 1 and convolutional:
-        raise ConfigError(
-            f"{convolutional[0]} is an image network but the data are {shape[0]}-D vectors "
-            f"(data.shape={shape}): use MLP networks (model/arch=mlp, or model=gan)"
-        )
+    kind = {1: "vector", 3: "image"}.get(len(shape))
+    for key in ("generator", "discriminator"):
+        network = model.get(key)
+        if kind is None or not network or "_target_" not in network:
+            continue
+        if kind not in getattr(_target(network, f"model.{key}"), "data_kinds", (kind,)):
+            data_are, other, fix = _KINDS[kind]
+            raise ConfigError(
+                f"{network._target_} is {other} network but the data are "
+                f"{data_are.format(n=shape[0])} (data.shape={shape}): use {fix}"
+            )
     if data.get("num_classes") is None and _needs_labels(model):
         raise ConfigError(
             f"model {model.get('_target_')} is class-conditional but the data is unlabelled "
@@ -220,8 +263,8 @@ def check_combinations(cfg: DictConfig) -> None:
 
 
 def _needs_labels(model: DictConfig) -> bool:
-    target = str(model.get("_target_", ""))
-    if target.endswith(("ConditionalGAN", "ACGAN")):
+    """A class-conditional model class, or a discriminator conditioned on the class."""
+    if "_target_" in model and getattr(_target(model, "model"), "needs_labels", False):
         return True
     discriminator = model.get("discriminator") or {}
     return str(discriminator.get("conditioning", "none")) != "none"
@@ -231,12 +274,10 @@ def check_model(model: nn.Module) -> None:
     """Combinations only the built networks reveal."""
     regularizers: Mapping[str, Any] = getattr(model, "regularizers", {}) or {}
     discriminator = getattr(model, "discriminator", None)
-    interpolating = [
-        name
-        for name, r in regularizers.items()
-        if type(r).__name__ in ("GradientPenalty", "DRAGAN")
+    per_sample = [
+        name for name, r in regularizers.items() if getattr(r, "per_sample_critic", False)
     ]
-    if interpolating and discriminator is not None:
+    if per_sample and discriminator is not None:
         batchnorm = [
             name
             for name, m in discriminator.named_modules()
@@ -244,7 +285,7 @@ def check_model(model: nn.Module) -> None:
         ]
         if batchnorm:
             raise ConfigError(
-                f"the gradient penalty ({', '.join(interpolating)}) needs each sample's critic "
+                f"the gradient penalty ({', '.join(per_sample)}) needs each sample's critic "
                 f"value to depend on that sample alone, but the critic has BatchNorm "
                 f"({batchnorm[0]}): set model.discriminator.norm=layer (or none), as WGAN-GP does"
             )

@@ -27,8 +27,8 @@ import torch
 from torch import Tensor, nn
 
 from ganlab.checkpoints import CheckpointError, read_checkpoint
-from ganlab.networks.conditional import sample_inputs
 from ganlab.networks.encoder import Encoder
+from ganlab.sampling import draw_latents
 from ganlab.stored import build_stored
 
 Features = Callable[[Tensor], Tensor]
@@ -210,7 +210,7 @@ def inversion_scores(
     _check_unconditional(generator)
     device = next(generator.parameters()).device
     rng = torch.Generator().manual_seed(seed)
-    z_init = sample_inputs(generator, restarts * len(x), rng)[0].view(restarts, len(x), -1)
+    z_init = draw_latents(generator, restarts * len(x), rng).view(restarts, len(x), -1)
     scores = []
     for s in _batches(len(x), batch_size):
         _, score = invert(

@@ -41,7 +41,7 @@ from ganlab.compat import logging_step
 from ganlab.loggers import log_now
 from ganlab.metrics.prdc import density_coverage
 from ganlab.models.base import GAN, Batch
-from ganlab.networks.conditional import sample_inputs
+from ganlab.sampling import draw_inputs
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,7 @@ class GANDoctor(EveryKimg):
         discriminator = pl_module.discriminator
         saved = {name: b.clone() for name, b in discriminator.named_buffers()}
         rng = torch.Generator().manual_seed(self.seed)
-        latent, labels = sample_inputs(pl_module.generator, data.size, rng, data.fake_labels)
+        latent, labels = draw_inputs(pl_module.generator, data.size, rng, data.fake_labels)
         latent = latent.to(pl_module.device)
         fake = (
             pl_module.generator(latent, labels.to(pl_module.device))

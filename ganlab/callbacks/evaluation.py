@@ -25,7 +25,7 @@ from ganlab.metrics.evaluation import (
 )
 from ganlab.metrics.features import FeatureExtractor
 from ganlab.models.base import GAN, evaluating
-from ganlab.networks.conditional import draw_batches
+from ganlab.sampling import draw_batches, generate
 
 
 class FeatureMetricsMonitor(EveryKimg):
@@ -147,7 +147,8 @@ class FeatureMetricsMonitor(EveryKimg):
 
     def _fakes(self, pl_module: GAN, n: int, seed: int) -> Iterator[Tensor]:
         with evaluating(pl_module.sampling_generator) as generator:
-            yield from draw_batches(generator, n, self.batch_size, seed, pl_module.device)
+            for inputs in draw_batches(generator, n, self.batch_size, seed):
+                yield generate(generator, inputs, pl_module.device)
 
     def _keep_best(self, trainer: L.Trainer, value: float) -> None:
         better = self.best is None or (

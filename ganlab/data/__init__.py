@@ -1,14 +1,16 @@
 """ganlab DataModules: 2-D toy mixtures, small offline image sets, torchvision sets, folders,
 and subsets of any of them by class (``per_class`` images each, a held-out split).
 
-Every DataModule subclasses :class:`GANDataModule` and exposes ``shape`` (one sample),
-``num_classes`` (``None`` when unlabelled) and ``num_samples``; ``train_dataloader()`` yields
-``(x, y)`` (labelled) or ``x`` (unlabelled) with images in ``[-1, 1]``. Data problems raise a
-single :class:`DataError` from ``prepare_data``/``setup`` that says how to fix them.
+Every DataModule subclasses :class:`GANDataModule`, takes the shared :class:`DataOptions`
+(``shape``, ``batch_size``, ``num_workers``, ``pin_memory``, ``num_classes``, ``seed``) besides
+its own arguments, and exposes ``shape`` (one sample), ``num_classes`` (``None`` when
+unlabelled) and ``num_samples``; ``train_dataloader()`` yields ``(x, y)`` (labelled) or ``x``
+(unlabelled) with images in ``[-1, 1]``. Data problems raise a single :class:`DataError` from
+``prepare_data``/``setup`` that says how to fix them.
 """
 
 from ganlab.data.arrays import Digits, InMemoryImages, MNIST5k
-from ganlab.data.base import DataError, GANDataModule
+from ganlab.data.base import DataError, DataOptions, GANDataModule
 from ganlab.data.image_folder import ImageFileDataset, ImageFolder
 from ganlab.data.mixtures import GaussianMixture, GridMixture, MixtureStream, RingMixture
 from ganlab.data.stacked import StackedDigits, StackedMNIST5k
@@ -21,6 +23,7 @@ __all__ = [
     "CelebA",
     "ClassSubset",
     "DataError",
+    "DataOptions",
     "Digits",
     "FashionMNIST",
     "GANDataModule",

@@ -10,15 +10,15 @@ The whole set is converted once in ``setup`` to a float32 tensor in [-1, 1] of s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import TensorDataset
+from typing_extensions import Unpack
 
-from ganlab.data.base import DataError, GANDataModule, as_image_shape
+from ganlab.data.base import DataError, DataOptions, GANDataModule, as_image_shape
 from ganlab.data.imaging import convert_channels, resize_center_crop
 
 __all__ = ["Digits", "InMemoryImages", "MNIST5k"]
@@ -30,21 +30,11 @@ class InMemoryImages(GANDataModule):
     data_name: ClassVar[str] = "in-memory images"
     size: ClassVar[int] = 0  # number of images, known without loading
     classes: ClassVar[int] = 10
+    _dataset: TensorDataset | None = None
 
-    def __init__(
-        self,
-        shape: Sequence[int],
-        batch_size: int,
-        num_workers: int = 0,
-        pin_memory: bool = False,
-        num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
-        seed: int = 0,  # each training epoch's shuffle follows (seed, epoch)
-    ) -> None:
-        super().__init__(
-            shape, batch_size, num_workers, pin_memory, num_classes=num_classes, seed=seed
-        )
-        self._image_shape = as_image_shape(shape)
-        self._dataset: TensorDataset | None = None
+    def __init__(self, **options: Unpack[DataOptions]) -> None:
+        super().__init__(**options)
+        self._image_shape = as_image_shape(self.shape)
 
     @property
     def num_classes(self) -> int | None:
@@ -89,24 +79,15 @@ class InMemoryImages(GANDataModule):
 
 
 class Digits(InMemoryImages):
-    """scikit-learn ``load_digits``: 1,797 grayscale 8x8 digits, 10 classes, bundled offline."""
+    """scikit-learn ``load_digits``: 1,797 grayscale 8x8 digits, 10 classes, bundled offline.
+
+    Another ``shape`` resizes them (bilinear, antialiased when shrinking).
+    """
 
     data_name = "digits"
     split = "all"  # the UCI set as scikit-learn ships it
     size = 1797
-
-    def __init__(
-        self,
-        shape: Sequence[int] = (1, 8, 8),  # resized (bilinear, antialiased when shrinking)
-        batch_size: int = 64,
-        num_workers: int = 0,
-        pin_memory: bool = False,
-        num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
-        seed: int = 0,  # each training epoch's shuffle follows (seed, epoch)
-    ) -> None:
-        super().__init__(
-            shape, batch_size, num_workers, pin_memory, num_classes=num_classes, seed=seed
-        )
+    default_shape = (1, 8, 8)
 
     def _load(self) -> tuple[np.ndarray, np.ndarray, float]:
         try:
@@ -125,19 +106,7 @@ class MNIST5k(InMemoryImages):
 
     data_name = "mnist5k"
     size = 5000
-
-    def __init__(
-        self,
-        shape: Sequence[int] = (1, 32, 32),  # 28x28 originals, resized bilinearly
-        batch_size: int = 64,
-        num_workers: int = 0,
-        pin_memory: bool = False,
-        num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
-        seed: int = 0,  # each training epoch's shuffle follows (seed, epoch)
-    ) -> None:
-        super().__init__(
-            shape, batch_size, num_workers, pin_memory, num_classes=num_classes, seed=seed
-        )
+    default_shape = (1, 32, 32)  # 28x28 originals, resized bilinearly
 
     def _load_module(self) -> None:
         try:

@@ -2,6 +2,8 @@
 
 Contract shared by all DataModules (other packages rely on it):
 
+* Every DataModule takes the keyword arguments of :class:`DataOptions` (``shape``,
+  ``batch_size``, ``num_workers``, ``pin_memory``, ``num_classes``, ``seed``) besides its own.
 * ``shape`` is the shape of ONE sample: ``(2,)`` for 2-D toy data, ``(C, H, W)`` for images.
   Model configs read it through ``${data.shape}``.
 * ``train_dataloader()`` yields ``(x, y)`` tuples (x float32, y int64 of shape ``(B,)``) for
@@ -21,15 +23,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence, Sized
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, TypedDict, cast
 
 import lightning as L
 from lightning.fabric.utilities.rank_zero import rank_zero_only
 from torch.utils.data import DataLoader, Dataset
+from typing_extensions import Unpack
 
 from ganlab.data.resumable import EpochSampler, ResumableLoader
 
-__all__ = ["DataError", "GANDataModule", "as_image_shape", "as_shape", "default_num_workers"]
+__all__ = [
+    "DataError",
+    "DataOptions",
+    "GANDataModule",
+    "as_image_shape",
+    "as_shape",
+    "default_num_workers",
+]
 
 MAX_DEFAULT_WORKERS = 4  # enough to decode JPEGs for a small GAN; more only costs memory
 
@@ -80,33 +90,51 @@ def print_rank_zero(message: str) -> None:
         print(message, flush=True)
 
 
+class DataOptions(TypedDict, total=False):
+    """The options every ganlab DataModule takes besides its own: the flat config keys
+    ``data.shape``, ``data.batch_size``, ... By default ``shape``, ``batch_size`` and
+    ``num_workers`` are the DataModule's ``default_shape``, ``default_batch_size`` (64) and
+    ``default_workers`` (0), ``pin_memory`` is False, ``num_classes`` None and ``seed`` 0."""
+
+    shape: Sequence[int]  # of one sample: (D,) for vectors, (C, H, W) for images
+    batch_size: int
+    num_workers: int | None  # loader worker processes; None: default_num_workers()
+    pin_memory: bool
+    num_classes: int | None  # as declared for ${data.num_classes}; checked at setup
+    seed: int  # the training order: each epoch's shuffle follows (seed, epoch)
+
+
 class GANDataModule(L.LightningDataModule):
     """Base class of all ganlab DataModules.
 
-    Subclasses set ``self._dataset`` in ``setup`` (or override ``train_dataloader`` when the
-    data is generated on the fly) and override :attr:`num_classes` / :attr:`num_samples`.
+    Subclasses take their own arguments and ``**options`` (:class:`DataOptions`), which they
+    pass on to this class, and state their defaults in ``default_*`` class attributes. They
+    set ``self._dataset`` in ``setup`` (or override ``train_dataloader`` when the data is
+    generated on the fly) and override :attr:`num_classes` / :attr:`num_samples`.
     """
 
     data_name: ClassVar[str] = "data"  # how messages name the dataset
     split: str = "train"  # the part of the dataset served; data.split where there are several
+    default_shape: ClassVar[tuple[int, ...]] = ()  # each DataModule names its own
+    default_batch_size: ClassVar[int] = 64
+    default_workers: ClassVar[int | None] = 0  # None: default_num_workers()
     _dataset: Dataset[Any] | None = None
 
-    def __init__(
-        self,
-        shape: Sequence[int],
-        batch_size: int,
-        num_workers: int | None = 0,  # None: default_num_workers()
-        pin_memory: bool = False,
-        num_classes: int | None = None,  # as declared for ${data.num_classes}; checked at setup
-        seed: int = 0,  # the training order: each epoch's shuffle follows (seed, epoch)
-    ) -> None:
+    def __init__(self, **options: Unpack[DataOptions]) -> None:
         super().__init__()
-        self.seed = int(seed)
+        unknown = sorted(set(options) - DataOptions.__optional_keys__)
+        if unknown:  # what Python says of an unknown keyword (configs are checked earlier)
+            raise TypeError(
+                f"{type(self).__name__}() got an unexpected keyword argument {unknown[0]!r}"
+            )
+        self.seed = int(options.get("seed", 0))
         self._epoch = 0
-        self._shape = as_shape(shape)
-        self.declared_num_classes = num_classes
+        self._shape = as_shape(options.get("shape", self.default_shape))
+        self.declared_num_classes = options.get("num_classes")
+        batch_size = options.get("batch_size", self.default_batch_size)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
             raise DataError(f"data.batch_size must be a positive integer; got {batch_size!r}")
+        num_workers = options.get("num_workers", self.default_workers)
         if num_workers is None:
             num_workers = default_num_workers()
         if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
@@ -116,7 +144,7 @@ class GANDataModule(L.LightningDataModule):
             )
         self.batch_size = int(batch_size)
         self.num_workers = int(num_workers)
-        self.pin_memory = bool(pin_memory)
+        self.pin_memory = bool(options.get("pin_memory", False))
 
     # ----------------------------------------------------------------- contract properties
     @property

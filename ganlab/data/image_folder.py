@@ -19,8 +19,15 @@ from typing import Any
 import torch
 from PIL import Image
 from torch.utils.data import Dataset
+from typing_extensions import Unpack
 
-from ganlab.data.base import DataError, GANDataModule, as_image_shape, print_rank_zero
+from ganlab.data.base import (
+    DataError,
+    DataOptions,
+    GANDataModule,
+    as_image_shape,
+    print_rank_zero,
+)
 from ganlab.data.imaging import load_image
 
 __all__ = ["IMAGE_EXTENSIONS", "ImageFileDataset", "ImageFolder", "check_image", "find_images"]
@@ -123,26 +130,23 @@ class ImageFolder(GANDataModule):
     indices 0..K-1, subfolders without valid images are ignored) and batches are ``(x, y)``;
     images lying directly in ``root`` are then ignored. Images are converted to ``shape[0]``
     channels (transparency composited onto white, 16-bit scaled to 8-bit), their shorter side is
-    resized (bicubic, antialiased) and the center cropped to ``shape[1:]``.
+    resized (bicubic, antialiased) and the center cropped to ``shape[1:]``. Images are decoded
+    per sample with PIL, so ``num_workers`` defaults to the CPU cores, up to 4.
     """
 
     data_name = "image_folder"
     split = "all"  # every readable image under root
+    default_shape = (3, 64, 64)
+    default_workers = None
+    _dataset: ImageFileDataset | None = None
 
     def __init__(
         self,
         root: str,  # folder to search recursively (jpg/jpeg/png/bmp/webp/tif/tiff/gif)
-        shape: Sequence[int] = (3, 64, 64),
-        batch_size: int = 64,
         labels: bool = False,  # class label = immediate subfolder of root
-        num_workers: int | None = None,  # decoding with PIL; None: the cores, up to 4
-        pin_memory: bool = False,
-        num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
-        seed: int = 0,  # each training epoch's shuffle follows (seed, epoch)
+        **options: Unpack[DataOptions],
     ) -> None:
-        super().__init__(
-            shape, batch_size, num_workers, pin_memory, num_classes=num_classes, seed=seed
-        )
+        super().__init__(**options)
         if not isinstance(root, (str, os.PathLike)) or not str(root):
             raise DataError(
                 "image_folder: data.root must be the path of a folder of images, "
@@ -150,8 +154,7 @@ class ImageFolder(GANDataModule):
             )
         self.root = str(root)
         self.labels = bool(labels)
-        self._image_shape = as_image_shape(shape)
-        self._dataset: ImageFileDataset | None = None
+        self._image_shape = as_image_shape(self.shape)
         self.classes: list[str] = []
         self.skipped: list[tuple[Path, str]] = []  # unreadable files found at setup
 

@@ -25,8 +25,9 @@ from typing import Any
 import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, get_worker_info
+from typing_extensions import Unpack
 
-from ganlab.data.base import DataError, GANDataModule
+from ganlab.data.base import DataError, DataOptions, GANDataModule
 from ganlab.data.resumable import ResumableLoader, SkippableStream
 from ganlab.rng import mix_seed
 
@@ -95,24 +96,22 @@ class GaussianMixture(GANDataModule):
     """Equal-weight mixture of isotropic Gaussians with the given ``means``.
 
     Batches are ``(x, y)`` with ``x`` of shape ``(batch_size, D)`` and ``y`` the index of the
-    component each sample was drawn from (so :attr:`num_classes` is the number of modes).
+    component each sample was drawn from (so :attr:`num_classes` is the number of modes). The
+    stream depends only on ``(seed, epoch, rank)``; ``num_workers`` stays 0 by default, the
+    fastest, as generating a batch takes microseconds.
     """
+
+    default_shape = (2,)
+    default_batch_size = 512
 
     def __init__(
         self,
         means: Sequence[Sequence[float]],  # (K, D) component centres
         std: float,  # standard deviation of every component (isotropic)
-        shape: Sequence[int] = (2,),
-        batch_size: int = 512,
         samples_per_epoch: int = 100_000,  # total over all DDP ranks; epoch = floor(.. / batch)
-        num_workers: int = 0,  # 0 is fastest: generating a batch takes microseconds
-        pin_memory: bool = False,
-        seed: int = 0,  # the stream depends only on (seed, epoch, rank)
-        num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
+        **options: Unpack[DataOptions],
     ) -> None:
-        super().__init__(
-            shape, batch_size, num_workers, pin_memory, num_classes=num_classes, seed=seed
-        )
+        super().__init__(**options)
         m = torch.as_tensor([list(map(float, row)) for row in means], dtype=torch.float32)
         if m.ndim != 2 or m.shape[0] < 1:
             raise DataError(
@@ -211,29 +210,14 @@ class RingMixture(GaussianMixture):
         num_modes: int = 8,
         radius: float = 1.0,
         std: float = 0.01,
-        shape: Sequence[int] = (2,),
-        batch_size: int = 512,
         samples_per_epoch: int = 100_000,
-        num_workers: int = 0,
-        pin_memory: bool = False,
-        seed: int = 0,
-        num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
+        **options: Unpack[DataOptions],
     ) -> None:
         if int(num_modes) < 1:
             raise DataError(f"RingMixture: num_modes must be >= 1; got {num_modes!r}")
         angles = [2.0 * math.pi * k / int(num_modes) for k in range(int(num_modes))]
         means = [[radius * math.cos(a), radius * math.sin(a)] for a in angles]
-        super().__init__(
-            means,
-            std,
-            shape,
-            batch_size,
-            samples_per_epoch,
-            num_workers,
-            pin_memory,
-            seed,
-            num_classes=num_classes,
-        )
+        super().__init__(means, std, samples_per_epoch, **options)
 
 
 class GridMixture(GaussianMixture):
@@ -248,26 +232,11 @@ class GridMixture(GaussianMixture):
         grid_size: int = 5,
         spacing: float = 2.0,  # distance between neighbouring modes
         std: float = 0.05,
-        shape: Sequence[int] = (2,),
-        batch_size: int = 512,
         samples_per_epoch: int = 100_000,
-        num_workers: int = 0,
-        pin_memory: bool = False,
-        seed: int = 0,
-        num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
+        **options: Unpack[DataOptions],
     ) -> None:
         if int(grid_size) < 1:
             raise DataError(f"GridMixture: grid_size must be >= 1; got {grid_size!r}")
         coords = [(i - (int(grid_size) - 1) / 2.0) * spacing for i in range(int(grid_size))]
         means = [[a, b] for a, b in itertools.product(coords, coords)]
-        super().__init__(
-            means,
-            std,
-            shape,
-            batch_size,
-            samples_per_epoch,
-            num_workers,
-            pin_memory,
-            seed,
-            num_classes=num_classes,
-        )
+        super().__init__(means, std, samples_per_epoch, **options)

@@ -8,15 +8,14 @@ seeded random triple of them, drawn once at setup.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 from einops import rearrange
 from torch import Tensor
 from torch.utils.data import Dataset
+from typing_extensions import Unpack
 
 from ganlab.data.arrays import MNIST5k
-from ganlab.data.base import DataError, GANDataModule, as_image_shape
+from ganlab.data.base import DataError, DataOptions, GANDataModule, as_image_shape
 
 __all__ = ["StackedDigits", "StackedMNIST5k"]
 
@@ -41,30 +40,30 @@ class StackedDigits(Dataset[tuple[Tensor, Tensor]]):
 
 
 class StackedMNIST5k(GANDataModule):
-    """1,000-mode Stacked MNIST from the 5,000 offline MNIST digits; labels are the mode ids."""
+    """1,000-mode Stacked MNIST from the 5,000 offline MNIST digits; labels are the mode ids.
+
+    ``shape`` has three channels, one digit each; ``seed`` draws the triples (the dataset) as
+    well as the shuffle order.
+    """
 
     data_name = "stacked_mnist5k"
+    default_shape = (3, 32, 32)
 
     def __init__(
         self,
-        shape: Sequence[int] = (3, 32, 32),  # three channels: one digit each
-        batch_size: int = 64,
         size: int = 50_000,  # stacked samples drawn (with replacement) from the 5,000 digits
-        seed: int = 0,  # of the triples (the dataset) and of the shuffle order
-        num_workers: int = 0,
-        pin_memory: bool = False,
-        num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
+        **options: Unpack[DataOptions],
     ) -> None:
-        super().__init__(
-            shape, batch_size, num_workers, pin_memory, num_classes=num_classes, seed=seed
-        )
-        c, h, w = as_image_shape(shape)
+        super().__init__(**options)
+        c, h, w = as_image_shape(self.shape)
         if c != 3:
-            raise DataError(f"stacked_mnist5k: data.shape must have 3 channels, got {list(shape)}")
+            raise DataError(
+                f"stacked_mnist5k: data.shape must have 3 channels, got {list(self.shape)}"
+            )
         if size <= 0:
             raise DataError(f"stacked_mnist5k: data.size must be positive, got {size}")
         self.size = size
-        self._digits = MNIST5k(shape=(1, h, w), batch_size=batch_size)
+        self._digits = MNIST5k(shape=(1, h, w), batch_size=self.batch_size)
 
     @property
     def num_classes(self) -> int | None:

@@ -105,10 +105,10 @@ class ClassSubset(GANDataModule):
         seed: int = 0,  # the training order
     ) -> None:
         super().__init__(
-            data.shape,
-            data.batch_size,
-            data.num_workers,
-            data.pin_memory,
+            shape=data.shape,
+            batch_size=data.batch_size,
+            num_workers=data.num_workers,
+            pin_memory=data.pin_memory,
             num_classes=num_classes,
             seed=seed,
         )

@@ -21,7 +21,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import pickle
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -32,8 +31,15 @@ from torch import Tensor
 from torch.utils.data import Dataset
 from torchvision.datasets.mnist import read_image_file, read_label_file
 from torchvision.datasets.utils import extract_archive
+from typing_extensions import Unpack
 
-from ganlab.data.base import DataError, GANDataModule, as_image_shape, print_rank_zero
+from ganlab.data.base import (
+    DataError,
+    DataOptions,
+    GANDataModule,
+    as_image_shape,
+    print_rank_zero,
+)
 from ganlab.data.downloads import missing_message, try_download
 from ganlab.data.image_folder import IMAGE_EXTENSIONS, ImageFileDataset
 from ganlab.data.imaging import uint8_to_images
@@ -66,11 +72,30 @@ class UInt8Images(Dataset[tuple[Tensor, Tensor]]):
         return self.images[index].float().div_(127.5).sub_(1.0), self.labels[index]
 
 
-class _OnDisk:
-    """Shared "files present? unpack? download? else one helpful DataError" logic."""
+class _OnDisk(GANDataModule):
+    """Image sets in files under ``data.root``: the shared "files present? unpack? download?
+    else one helpful DataError" logic."""
 
     data_name: ClassVar[str] = ""
-    _root: Path
+    splits: ClassVar[tuple[str, ...]] = ("train", "test")  # what data.split may name
+
+    def __init__(
+        self,
+        root: str,  # data directory; each class's docstring says where its files live
+        split: str = "train",
+        download: bool = True,  # fetch missing files (torchvision's download)
+        **options: Unpack[DataOptions],
+    ) -> None:
+        super().__init__(**options)
+        if split not in self.splits:
+            raise DataError(
+                f"{self.data_name}: data.split must be one of {list(self.splits)}; got {split!r}"
+            )
+        self._image_shape = as_image_shape(self.shape)
+        self.root = str(root)
+        self._root = _root_path(root, self.data_name)
+        self.split = split
+        self.download = bool(download)
 
     def _missing(self) -> list[Path]:
         raise NotImplementedError
@@ -86,6 +111,9 @@ class _OnDisk:
 
     def _fix(self) -> str:
         raise NotImplementedError
+
+    def prepare_data(self) -> None:
+        self._ensure_files(self.download)
 
     def _ensure_files(self, allow_download: bool) -> None:
         """Used by ``prepare_data`` (``allow_download=data.download``) and ``setup`` (False)."""
@@ -115,35 +143,12 @@ class _OnDisk:
         )
 
 
-class _DownloadableArrays(_OnDisk, GANDataModule):
-    """Base for labelled sets that torchvision can download and that fit in memory as uint8."""
+class _DownloadableArrays(_OnDisk):
+    """Base for labelled sets that torchvision can download and that fit in memory as uint8;
+    ``data.split`` is ``train`` or ``test``."""
 
-    data_name: ClassVar[str] = ""
     sizes: ClassVar[tuple[int, int]] = (0, 0)  # (train, test) sizes
-
-    def __init__(
-        self,
-        root: str,
-        shape: Sequence[int],
-        batch_size: int,
-        split: str = "train",
-        download: bool = True,
-        num_workers: int = 0,
-        pin_memory: bool = False,
-        num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
-        seed: int = 0,  # each training epoch's shuffle follows (seed, epoch)
-    ) -> None:
-        super().__init__(
-            shape, batch_size, num_workers, pin_memory, num_classes=num_classes, seed=seed
-        )
-        if split not in ("train", "test"):
-            raise DataError(f"{self.data_name}: data.split must be train or test; got {split!r}")
-        self._image_shape = as_image_shape(shape)
-        self.root = str(root)
-        self._root = _root_path(root, self.data_name)
-        self.split = split
-        self.download = bool(download)
-        self._dataset: UInt8Images | None = None
+    _dataset: UInt8Images | None = None
 
     @property
     def num_classes(self) -> int | None:
@@ -169,9 +174,6 @@ class _DownloadableArrays(_OnDisk, GANDataModule):
     def _missing(self) -> list[Path]:
         return [p for p in self._required() if not p.is_file() or p.stat().st_size == 0]
 
-    def prepare_data(self) -> None:
-        self._ensure_files(self.download)
-
     def setup(self, stage: str | None = None) -> None:
         if self._dataset is None:
             missing = self._missing()
@@ -190,35 +192,13 @@ class _DownloadableArrays(_OnDisk, GANDataModule):
 
 
 class MNIST(_DownloadableArrays):
-    """MNIST (60,000 train / 10,000 test 28x28 digits, 10 classes), torchvision layout."""
+    """MNIST (60,000 train / 10,000 test 28x28 digits, 10 classes), torchvision layout: files
+    in ``<root>/MNIST/raw/``."""
 
     data_name: ClassVar[str] = "mnist"
     sizes: ClassVar[tuple[int, int]] = (60_000, 10_000)
+    default_shape: ClassVar[tuple[int, ...]] = (1, 32, 32)  # 28x28 originals, resized
     _tv: ClassVar[Any] = tvd.MNIST
-
-    def __init__(
-        self,
-        root: str,  # data directory; files live in <root>/MNIST/raw/
-        shape: Sequence[int] = (1, 32, 32),  # 28x28 originals, resized (DCGAN uses 32)
-        batch_size: int = 64,
-        split: str = "train",  # or test: the 10,000 test images
-        download: bool = True,
-        num_workers: int = 0,
-        pin_memory: bool = False,
-        num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
-        seed: int = 0,  # each training epoch's shuffle follows (seed, epoch)
-    ) -> None:
-        super().__init__(
-            root,
-            shape,
-            batch_size,
-            split,
-            download,
-            num_workers,
-            pin_memory,
-            num_classes=num_classes,
-            seed=seed,
-        )
 
     @property
     def raw_dir(self) -> Path:
@@ -266,66 +246,21 @@ class MNIST(_DownloadableArrays):
 
 
 class FashionMNIST(MNIST):
-    """Fashion-MNIST (60,000 / 10,000 28x28 clothing images, 10 classes), torchvision layout."""
+    """Fashion-MNIST (60,000 / 10,000 28x28 clothing images, 10 classes), torchvision layout:
+    files in ``<root>/FashionMNIST/raw/``."""
 
     data_name: ClassVar[str] = "fashion_mnist"
     _tv: ClassVar[Any] = tvd.FashionMNIST
 
-    def __init__(
-        self,
-        root: str,  # data directory; files live in <root>/FashionMNIST/raw/
-        shape: Sequence[int] = (1, 32, 32),
-        batch_size: int = 64,
-        split: str = "train",  # or test
-        download: bool = True,
-        num_workers: int = 0,
-        pin_memory: bool = False,
-        num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
-        seed: int = 0,  # each training epoch's shuffle follows (seed, epoch)
-    ) -> None:
-        super().__init__(
-            root,
-            shape,
-            batch_size,
-            split,
-            download,
-            num_workers,
-            pin_memory,
-            num_classes=num_classes,
-            seed=seed,
-        )
-
 
 class CIFAR10(_DownloadableArrays):
-    """CIFAR-10 (50,000 train / 10,000 test 32x32 RGB images, 10 classes), torchvision layout."""
+    """CIFAR-10 (50,000 train / 10,000 test 32x32 RGB images, 10 classes), torchvision layout:
+    files in ``<root>/cifar-10-batches-py/``."""
 
     data_name: ClassVar[str] = "cifar10"
     sizes: ClassVar[tuple[int, int]] = (50_000, 10_000)
+    default_shape: ClassVar[tuple[int, ...]] = (3, 32, 32)
     _tv: ClassVar[Any] = tvd.CIFAR10
-
-    def __init__(
-        self,
-        root: str,  # data directory; files live in <root>/cifar-10-batches-py/
-        shape: Sequence[int] = (3, 32, 32),
-        batch_size: int = 64,
-        split: str = "train",  # or test: the 10,000 test images
-        download: bool = True,
-        num_workers: int = 0,
-        pin_memory: bool = False,
-        num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
-        seed: int = 0,  # each training epoch's shuffle follows (seed, epoch)
-    ) -> None:
-        super().__init__(
-            root,
-            shape,
-            batch_size,
-            split,
-            download,
-            num_workers,
-            pin_memory,
-            num_classes=num_classes,
-            seed=seed,
-        )
 
     @property
     def batches_dir(self) -> Path:
@@ -366,11 +301,15 @@ class CIFAR10(_DownloadableArrays):
         return images, torch.as_tensor(labels, dtype=torch.int64)
 
 
-class CelebA(_OnDisk, GANDataModule):
+class CelebA(_OnDisk):
     """CelebA aligned faces (``img_align_celeba``), unlabelled: batches are just ``x``.
 
-    Each 178x218 image is center-cropped to 178x178 and resized to ``shape[1:]`` (bicubic,
-    antialiased), i.e. the usual DCGAN/WGAN preprocessing.
+    Files in ``<root>/celeba/``; ``data.split`` is ``train``, ``valid``, ``test`` or ``all``
+    (as ``list_eval_partition.txt`` divides them). ``download`` uses torchvision's Google Drive
+    download, which needs ``pip install gdown``. Each 178x218 image is center-cropped to
+    178x178 and resized to ``shape[1:]`` (bicubic, antialiased), i.e. the usual DCGAN/WGAN
+    preprocessing. JPEGs are decoded per sample, so ``num_workers`` defaults to the CPU
+    cores, up to 4.
     """
 
     data_name: ClassVar[str] = "celeba"
@@ -380,35 +319,13 @@ class CelebA(_OnDisk, GANDataModule):
         "test": 19_962,
         "all": 202_599,
     }
+    splits: ClassVar[tuple[str, ...]] = tuple(split_sizes)
+    default_shape: ClassVar[tuple[int, ...]] = (3, 64, 64)
+    default_workers: ClassVar[int | None] = None
     _split_codes: ClassVar[dict[str, str]] = {"train": "0", "valid": "1", "test": "2"}
     _drive_folder = "https://drive.google.com/drive/folders/0B7EVK8r0v71pWEZsZE9oNnFzTm8"
     _homepage = "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html"
-
-    def __init__(
-        self,
-        root: str,  # data directory; files live in <root>/celeba/
-        shape: Sequence[int] = (3, 64, 64),
-        batch_size: int = 64,
-        split: str = "train",  # train | valid | test | all (list_eval_partition.txt)
-        download: bool = True,  # via torchvision from Google Drive (needs `pip install gdown`)
-        num_workers: int | None = None,  # JPEGs are decoded per sample; None: the cores, up to 4
-        pin_memory: bool = False,
-        num_classes: int | None = None,  # what ${data.num_classes} reads; checked against the data
-        seed: int = 0,  # each training epoch's shuffle follows (seed, epoch)
-    ) -> None:
-        super().__init__(
-            shape, batch_size, num_workers, pin_memory, num_classes=num_classes, seed=seed
-        )
-        self._image_shape = as_image_shape(shape)
-        if split not in self.split_sizes:
-            raise DataError(
-                f"celeba: data.split must be one of {sorted(self.split_sizes)}; got {split!r}"
-            )
-        self.root = str(root)
-        self._root = _root_path(root, self.data_name)
-        self.split = split
-        self.download = bool(download)
-        self._dataset: ImageFileDataset | None = None
+    _dataset: ImageFileDataset | None = None
 
     @property
     def num_samples(self) -> int:
@@ -466,9 +383,6 @@ class CelebA(_OnDisk, GANDataModule):
 
     def _probe_url(self) -> str:
         return "https://drive.google.com"
-
-    def prepare_data(self) -> None:
-        self._ensure_files(self.download)
 
     def _file_names(self) -> list[str]:
         partition = self.base_dir / "list_eval_partition.txt"

@@ -179,6 +179,9 @@ class Regularizer:
     """
 
     name: ClassVar[str]  # logging key, e.g. "gp"
+    # its penalty needs each sample's critic value to depend on that sample alone (no
+    # BatchNorm in D: ganlab.validation.check_model)
+    per_sample_critic: ClassVar[bool] = False
     every: int = 1  # compute the penalty every `every` D steps, scaled by `every`
 
     def __post_init__(self) -> None:
@@ -210,6 +213,7 @@ class GradientPenalty(Regularizer):
     """``weight * gradient_penalty``: WGAN-GP, zero-centered (``center=0``) or one-sided."""
 
     name: ClassVar[str] = "gp"
+    per_sample_critic: ClassVar[bool] = True  # gradients at interpolates
     weight: float = 10.0  # lambda of Gulrajani et al.
     center: float = 1.0  # target gradient norm; 0 gives the zero-centered GP
     one_sided: bool = False  # penalize only norms above `center`
@@ -262,6 +266,7 @@ class DRAGAN(Regularizer):
     """``weight * dragan_penalty`` around the real data (Kodali et al. 2017)."""
 
     name: ClassVar[str] = "dragan"
+    per_sample_critic: ClassVar[bool] = True  # gradients at perturbed reals
     weight: float = 10.0  # penalty strength
     perturb: float = 0.5  # noise scale, in standard deviations of the real batch
     every: int = 1  # lazy regularization interval

@@ -22,6 +22,8 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from torch import Tensor, nn
 
+from ganlab.sampling import draw_inputs, draw_latents, generate
+
 
 def class_agreement(predicted: Tensor, requested: Tensor) -> float:
     """Fraction of samples the classifier puts in the class they were generated for.
@@ -66,10 +68,8 @@ def conditional_predictions(
     num_classes = int(getattr(generator, "num_classes", 0))
     assert num_classes, "class agreement needs a class-conditional generator"
     requested = torch.arange(num_classes).repeat_interleave(per_class)
-    rng = torch.Generator().manual_seed(seed)
-    device = next(generator.parameters()).device
-    z = generator.sample_latent(len(requested), rng)  # type: ignore[operator]
-    x = generator(z.to(device), requested.to(device))
+    inputs = draw_inputs(generator, len(requested), seed, requested)
+    x = generate(generator, inputs, next(generator.parameters()).device)
     return requested, predict(x).cpu()
 
 
@@ -89,8 +89,7 @@ def code_predictions(
         f"code {code} of {codes} is not a categorical code"
     )
     values = torch.arange(int(codes[code])).repeat_interleave(per_value)
-    rng = torch.Generator().manual_seed(seed)
-    noise, parts = generator.split_latent(generator.sample_latent(len(values), rng))  # type: ignore[operator]
+    noise, parts = generator.split_latent(draw_latents(generator, len(values), seed))  # type: ignore[operator]
     parts[code] = values
     latent = generator.join_latent(noise, parts)  # type: ignore[operator]
     x = generator(latent.to(next(generator.parameters()).device))

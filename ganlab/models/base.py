@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import lightning as L
 import torch
@@ -54,14 +54,9 @@ from ganlab.models.divergence import DivergenceError, NonFinite
 from ganlab.models.ema import ema_beta, ema_update
 from ganlab.models.players import OptimizerFactory, Player, SchedulerFactory, detached
 from ganlab.models.unrolled import unrolled_parameters
-from ganlab.networks.conditional import (
-    MAX_GRID_CLASSES,
-    class_grid_labels,
-    draw,
-    sample_inputs,
-)
 from ganlab.networks.layers import pack
 from ganlab.precision import PerOptimizerMixedPrecision
+from ganlab.sampling import MAX_GRID_CLASSES, class_grid_labels, draw_inputs, generate
 from ganlab.stored import check_stored
 
 # The EMA generator stays in eval mode by design (it is only ever evaluated).
@@ -97,6 +92,8 @@ class GAN(L.LightningModule):
     """GAN trained with alternating D/G steps (Goodfellow et al. 2014); class-conditional when
     its networks are (see :mod:`ganlab.models.conditional`)."""
 
+    # read from the class by ganlab.validation before anything is built
+    needs_labels: ClassVar[bool] = False  # class-conditional: the data must be labelled
     fixed_z: Tensor  # buffers: the fixed latent batch of sample grids ...
     fixed_labels: Tensor  # ... and its classes (conditional generators only)
 
@@ -184,9 +181,8 @@ class GAN(L.LightningModule):
             fixed_labels = class_grid_labels(self.num_classes, num_fixed_samples)
             self.register_buffer("fixed_labels", fixed_labels)
         num_fixed = num_fixed_samples if fixed_labels is None else len(fixed_labels)
-        seeded = torch.Generator().manual_seed(fixed_seed)
         self.register_buffer(
-            "fixed_z", sample_inputs(self.generator, num_fixed, seeded, fixed_labels)[0]
+            "fixed_z", draw_inputs(self.generator, num_fixed, fixed_seed, fixed_labels).latent
         )
         self.images_seen = 0  # real images shown to D, summed over processes
         self.batches = 0  # batches trained (the same count in every process)
@@ -206,7 +202,7 @@ class GAN(L.LightningModule):
         return Batch(real=real, labels=labels, fake_labels=labels if self.num_classes else None)
 
     def sample_latent(self, n: int) -> Tensor:
-        return sample_inputs(self.generator, n)[0].to(self.device)
+        return draw_inputs(self.generator, n).latent.to(self.device)
 
     def generate(self, batch: Batch, generator: nn.Module | None = None) -> Tensor:
         """Fake samples for ``batch`` (one per real sample), from G or another generator."""
@@ -546,9 +542,8 @@ class GAN(L.LightningModule):
     def sample(self, n: int, seed: int | None = None) -> Tensor:
         """``n`` samples from the sampling generator in eval mode; seeded latents if ``seed``
         (and classes drawn uniformly for a conditional G)."""
-        rng = torch.Generator().manual_seed(seed) if seed is not None else None
         with evaluating(self.sampling_generator) as generator:
-            return draw(generator, n, rng, self.device)
+            return generate(generator, draw_inputs(generator, n, seed), self.device)
 
     # ----------------------------------------------------------------- checkpoint state
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

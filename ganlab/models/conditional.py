@@ -1,7 +1,7 @@
 """Class-conditional GANs: CGAN, the projection discriminator, ACGAN.
 
 How labels enter the networks is a property of the networks (``num_classes``,
-``conditioning``: see :mod:`ganlab.networks.conditional`), and the shared step already hands
+``conditioning``: see :mod:`ganlab.networks.base`), and the shared step already hands
 them over, so CGAN (Mirza & Osindero 2014) and the projection discriminator (Miyato & Koyama
 2018) are :class:`ConditionalGAN` with different network options. ACGAN (Odena et al. 2017)
 adds a class loss on D's auxiliary classifier head for both players.
@@ -20,6 +20,8 @@ from ganlab.models.base import GAN, Batch
 class ConditionalGAN(GAN):
     """A GAN whose generator makes samples of requested classes (fakes take the classes of the
     real batch, so both sides of D's loss see the same classes)."""
+
+    needs_labels = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:  # the arguments of GAN
         super().__init__(*args, **kwargs)

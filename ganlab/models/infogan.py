@@ -1,7 +1,7 @@
 """InfoGAN (Chen et al. 2016): unsupervised, interpretable latent codes.
 
 G's latent carries codes (``model.generator.codes``: categorical and uniform continuous, see
-:class:`ganlab.networks.conditional.Generator`); D's auxiliary head is the Q network, sharing
+:class:`ganlab.networks.base.Generator`); D's auxiliary head is the Q network, sharing
 D's trunk, and predicts the codes of a fake sample. Both players add ``info_weight`` times the
 information loss (:func:`ganlab.losses.info_loss`) on the fakes: in D's step it trains D's
 trunk, in G's step it trains G and the Q head, which belongs to G's optimizer as in the paper.

@@ -23,10 +23,11 @@ torch.Size([2])
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 from torch import Tensor, nn
 
-from ganlab.networks.conditional import Discriminator, Generator, LabelSequential
+from ganlab.networks.base import Discriminator, Generator, LabelSequential
 from ganlab.networks.init import initialize
 from ganlab.networks.layers import minibatch_layer, norm2d
 
@@ -55,6 +56,8 @@ def _square_shape(shape: Sequence[int]) -> tuple[int, int]:
 
 
 class DCGANGenerator(Generator):
+    data_kinds: ClassVar[tuple[str, ...]] = ("image",)  # conf/data/kind
+
     def __init__(
         self,
         latent_dim: int,
@@ -101,6 +104,8 @@ class DCGANGenerator(Generator):
 
 
 class DCGANDiscriminator(Discriminator):
+    data_kinds: ClassVar[tuple[str, ...]] = ("image",)  # conf/data/kind
+
     def __init__(
         self,
         shape: Sequence[int],  # (C, H, H) of one input image (the packed shape with PacGAN)
@@ -110,7 +115,7 @@ class DCGANDiscriminator(Discriminator):
         minibatch: str = "none",  # "none", "stddev" or "discrimination", before the last layer
         minibatch_group: int = 4,  # group size for minibatch="stddev"
         num_classes: int | None = 0,  # > 0 with conditioning: a class-conditional D
-        conditioning: str = "none",  # "none", "concat" or "projection" (see conditional.py)
+        conditioning: str = "none",  # "none", "concat" or "projection" (see base.py)
         embed_dim: int | None = None,  # label planes for "concat" (None: num_classes)
         aux_outputs: int = 0,  # width of an auxiliary head (ACGAN classes, InfoGAN Q)
         aux_hidden: int = 0,  # hidden width of that head (0: linear)

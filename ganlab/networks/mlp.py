@@ -20,10 +20,11 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Sequence
+from typing import ClassVar
 
 from torch import Tensor, nn
 
-from ganlab.networks.conditional import Discriminator, Generator, LabelSequential
+from ganlab.networks.base import Discriminator, Generator, LabelSequential
 from ganlab.networks.init import initialize
 from ganlab.networks.layers import minibatch_layer
 
@@ -45,6 +46,8 @@ def _mlp(
 
 
 class MLPGenerator(Generator):
+    data_kinds: ClassVar[tuple[str, ...]] = ("vector", "image")  # conf/data/kind
+
     def __init__(
         self,
         latent_dim: int,
@@ -79,6 +82,7 @@ class MLPGenerator(Generator):
 
 
 class MLPDiscriminator(Discriminator):
+    data_kinds: ClassVar[tuple[str, ...]] = ("vector", "image")  # conf/data/kind
     flatten_input = True
 
     def __init__(
@@ -91,7 +95,7 @@ class MLPDiscriminator(Discriminator):
         minibatch: str = "none",  # "none", "stddev" or "discrimination", before the last layer
         minibatch_group: int = 4,  # group size for minibatch="stddev"
         num_classes: int | None = 0,  # > 0 with conditioning: a class-conditional D
-        conditioning: str = "none",  # "none", "concat" or "projection" (see conditional.py)
+        conditioning: str = "none",  # "none", "concat" or "projection" (see base.py)
         embed_dim: int | None = None,  # label embedding size for "concat" (None: num_classes)
         aux_outputs: int = 0,  # width of an auxiliary head (ACGAN classes, InfoGAN Q)
         aux_hidden: int = 0,  # hidden width of that head (0: linear)

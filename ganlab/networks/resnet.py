@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import ClassVar
 
 from einops import rearrange
 from torch import Tensor, nn
 
-from ganlab.networks.conditional import (
+from ganlab.networks.base import (
     Conditioned,
     Discriminator,
     Generator,
@@ -142,6 +143,8 @@ class _GlobalSumPool(nn.Module):
 
 
 class ResNetGenerator(Generator):
+    data_kinds: ClassVar[tuple[str, ...]] = ("image",)  # conf/data/kind
+
     def __init__(
         self,
         latent_dim: int,
@@ -176,6 +179,8 @@ class ResNetGenerator(Generator):
 
 
 class ResNetDiscriminator(Discriminator):
+    data_kinds: ClassVar[tuple[str, ...]] = ("image",)  # conf/data/kind
+
     def __init__(
         self,
         shape: Sequence[int],  # (C, H, H) of one input image (the packed shape with PacGAN)

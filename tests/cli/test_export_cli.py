@@ -21,7 +21,7 @@ from hydra import compose, initialize_config_dir
 import ganlab
 from ganlab import TrainedGenerator, load_generator
 from ganlab.export import ExportError, export
-from ganlab.networks.conditional import sample_inputs
+from ganlab.sampling import draw_inputs
 
 SMALL_CONV = ["model.generator.base_channels=8", "model.discriminator.base_channels=8"]
 MODELS = {  # tiny runs of each kind of generator
@@ -139,7 +139,7 @@ def reference(
 ) -> tuple[tuple[torch.Tensor, ...], torch.Tensor, TrainedGenerator]:
     """Inputs of BATCH samples and the checkpoint generator's outputs (ganlab's own network)."""
     generator = load_generator(ckpt, ema=ema)
-    latent, labels = sample_inputs(generator.network, BATCH, torch.Generator().manual_seed(9))
+    latent, labels = draw_inputs(generator.network, BATCH, seed=9)
     inputs = (latent,) if labels is None else (latent, labels)
     with torch.no_grad():
         return inputs, generator.network(*inputs), generator

@@ -25,6 +25,7 @@ from ganlab.config import config_dir
 from ganlab.latent import truncate_toward
 from ganlab.metrics.features import to_uint8
 from ganlab.plotting import image_grid, load_png
+from ganlab.sampling import tracks_average
 
 TINY = [
     "data=digits",
@@ -333,11 +334,10 @@ class AverageTracking(nn.Module):
 
 def test_a_generator_tracking_an_average_latent_truncates_towards_it() -> None:
     generator = TrainedGenerator(AverageTracking(), ema=False, kimg=0.0)
-    assert walks.tracks_average(generator.network)
+    assert tracks_average(generator.network)
 
     def draw(psi: float | None) -> Tensor:
-        rng = torch.Generator().manual_seed(0)
-        return walks.generate(generator, *walks.draw_latents(generator, 500, rng, psi), psi)
+        return generator.sample(500, seed=0, psi=psi)
 
     plain, half = draw(None), draw(0.5)  # the same z: truncated by the network, not resampled
     torch.testing.assert_close(half, 3.0 + 0.5 * (plain - 3.0))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import compose_train, run_cli
+from helpers import CONF, compose_train, run_cli
+from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
 from ganlab import validation
@@ -19,6 +20,17 @@ def test_a_misspelled_key_names_the_allowed_ones(tmp_path: Path) -> None:
     message = str(error.value)
     assert message.startswith("model.generator.hiden is not an option of")
     assert "did you mean hidden?" in message and "latent_dim" in message
+
+
+def test_a_misspelled_shared_data_option_is_refused(tmp_path: Path) -> None:
+    cfg = compose_train(tmp_path, "model=cgan", "data=mnist5k", "+data.batch_sise=32")
+    with pytest.raises(ConfigError) as error:
+        check_targets(cfg)
+    message = str(error.value)
+    assert message.startswith(
+        "data.batch_sise is not an option of ganlab.data.MNIST5k (did you mean batch_size?)"
+    )
+    assert "num_workers, pin_memory, seed, shape" in message
 
 
 @pytest.mark.parametrize(
@@ -72,9 +84,53 @@ def test_conditional_model_on_unlabelled_data(tmp_path: Path) -> None:
 
 
 def test_image_networks_on_vector_data(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"image network but the data are 2-D vectors.*arch=mlp"):
-        check_combinations(compose_train(tmp_path, "model=dcgan", "data=ring8"))
+    # an explicit choice wins over the data's kind, and the check names the fix
+    for arch in ("dcgan", "resnet"):
+        cfg = compose_train(tmp_path, "model=dcgan", f"model/arch={arch}", "data=ring8")
+        with pytest.raises(ConfigError, match=r"image network but the data are 2-D vectors.*=mlp"):
+            check_combinations(cfg)
     check_combinations(compose_train(tmp_path, "model=dcgan", "model/arch=mlp", "data=ring8"))
+
+
+# the networks of each preset on images (conf/model/*.yaml); on vectors every preset uses MLPs
+IMAGE_NETWORKS = {"gan": "MLP", "sngan": "ResNet", "cgan_pd": "ResNet"}  # the others: DCGAN
+
+
+@pytest.mark.parametrize("model", sorted(p.stem for p in (CONF / "model").glob("*.yaml")))
+def test_presets_follow_the_kind_of_data(tmp_path: Path, model: str) -> None:
+    for data, family in (("grid25", "MLP"), ("mnist5k", IMAGE_NETWORKS.get(model, "DCGAN"))):
+        cfg = compose_train(tmp_path, f"model={model}", f"data={data}")
+        check_combinations(cfg)
+        for key, role in (("generator", "Generator"), ("discriminator", "Discriminator")):
+            assert cfg.model[key]._target_ == f"ganlab.networks.{family}{role}", (data, key)
+
+
+@pytest.mark.parametrize("data", sorted(p.stem for p in (CONF / "data").glob("*.yaml")))
+def test_every_data_config_declares_its_kind(data: str) -> None:
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=[f"data={data}"], return_hydra_config=True)
+    kind = cfg.hydra.runtime.choices.get("data/kind@_global_")
+    assert kind == {1: "vector", 3: "image"}[len(cfg.data.shape)], (
+        f"conf/data/{data}.yaml must name its kind in its defaults (kind@_global_: image or "
+        f"vector, as its shape {list(cfg.data.shape)} says), got {kind}"
+    )
+
+
+def test_checks_read_what_classes_declare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A variant is judged by what its class declares, whatever it is called."""
+    (tmp_path / "variants.py").write_text(
+        "from ganlab.models import GAN\n"
+        "from ganlab.networks import MLPGenerator\n\n\n"
+        "class Labelled(GAN):\n    needs_labels = True\n\n\n"
+        "class Pictures(MLPGenerator):\n    data_kinds = ('image',)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    cfg = compose_train(tmp_path, "model=gan", "data=celeba", "model._target_=variants.Labelled")
+    with pytest.raises(ConfigError, match=r"variants\.Labelled is class-conditional"):
+        check_combinations(cfg)
+    cfg = compose_train(tmp_path, "data=ring8", "model.generator._target_=variants.Pictures")
+    with pytest.raises(ConfigError, match=r"variants\.Pictures is an image network"):
+        check_combinations(cfg)
 
 
 def test_gradient_penalty_refuses_batchnorm_in_the_critic(tmp_path: Path) -> None:

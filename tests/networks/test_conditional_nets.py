@@ -15,7 +15,8 @@ from ganlab.networks import (
     ResNetDiscriminator,
     ResNetGenerator,
 )
-from ganlab.networks.conditional import ConditionalBatchNorm, draw, sample_inputs
+from ganlab.networks.base import ConditionalBatchNorm
+from ganlab.sampling import draw_latents
 
 LABELS_A, LABELS_B = torch.tensor([0, 1, 2, 3]), torch.tensor([3, 2, 1, 0])
 
@@ -132,7 +133,7 @@ def test_spectral_norm_covers_the_projection_embedding() -> None:
 def test_latent_codes_are_drawn_from_their_prior_and_round_trip() -> None:
     g = MLPGenerator(5, (2,), hidden=(8,), codes=[10, "uniform", 3])
     assert g.latent_dim == 5 + 10 + 1 + 3 and g.code_names == ["c1", "c2", "c3"]
-    latent = g.sample_latent(2000, torch.Generator().manual_seed(0))
+    latent = draw_latents(g, 2000, seed=0)
     noise, (digit, value, three) = g.split_latent(latent)
     assert noise.shape == (2000, 5)
     assert set(digit.tolist()) == set(range(10)) and set(three.tolist()) == {0, 1, 2}
@@ -152,25 +153,10 @@ def test_latent_codes_are_drawn_from_their_prior_and_round_trip() -> None:
 def test_noise_prior_is_normal_or_uniform(make) -> None:  # type: ignore[no-untyped-def]
     rng = torch.Generator().manual_seed(0)
     normal, uniform = (
-        make("normal").sample_latent(4000, rng),
-        make("uniform").sample_latent(4000, rng),
+        draw_latents(make("normal"), 4000, rng),
+        draw_latents(make("uniform"), 4000, rng),
     )
     assert normal.abs().max() > 2.5 and abs(normal.std().item() - 1) < 0.05
     assert uniform.abs().max() <= 1 and abs(uniform.var().item() - 1 / 3) < 0.02  # U[-1, 1]
     with pytest.raises(AssertionError, match=r"model\.generator\.noise"):
         make("gaussian")
-
-
-def test_sampling_draws_uniform_classes_for_conditional_generators() -> None:
-    g = MLPGenerator(4, (2,), hidden=(8,), num_classes=3).eval()
-    z, labels = sample_inputs(g, 3000, torch.Generator().manual_seed(0))
-    assert z.shape == (3000, 4) and labels is not None
-    assert torch.bincount(labels, minlength=3).min() > 900
-    fixed = torch.tensor([2, 2, 0])
-    with torch.no_grad():
-        assert torch.equal(
-            draw(g, 3, torch.Generator().manual_seed(1), labels=fixed),
-            g(torch.randn(3, 4, generator=torch.Generator().manual_seed(1)), fixed),
-        )
-    unconditional = MLPGenerator(4, (2,), hidden=(8,))
-    assert sample_inputs(unconditional, 5)[1] is None
