@@ -29,6 +29,7 @@ import anomaly
 import augmentation
 import conditional
 import mode_coverage
+import small_data
 import stacked_mnist
 from runs import cache_path, commit_of, mean_se
 
@@ -42,6 +43,7 @@ ANOMALY_KIMG, ANOMALY_STEPS, ANOMALY_RESTARTS = 30.0, 100, 2
 AUGMENTATION_KIMG = 50
 AUGMENTATION_PROTOCOL = {"synthetic": 500, "steps": 1000, "batch": augmentation.BATCH}
 STACKED_KIMG = 200
+SMALL_DATA_KIMG, SMALL_DATA_EVERY = 150, 25  # the argparse defaults, ints as in the cache keys
 
 Record = dict[str, Any]
 
@@ -388,6 +390,35 @@ def augmentation_tables(records: list[Record]) -> list[str]:
     ]
 
 
+# Small data
+
+
+def small_data_run(stem: str) -> tuple[int, str, int]:
+    """(images per class, arm, seed) of a record's stem, e.g. ``k50-unprotected-s0``."""
+    k, arm, seed = stem.split("-")
+    if arm not in small_data.ARMS:
+        raise KeyError(arm)
+    return int(k.removeprefix("k")), arm, int(seed.removeprefix("s"))
+
+
+def small_data_argv(stem: str) -> list[list[str]]:
+    k, arm, seed = small_data_run(stem)
+    return [small_data.gan_command(k, arm, seed, SMALL_DATA_KIMG, SMALL_DATA_EVERY)]
+
+
+def small_data_tables(records: list[Record]) -> list[str]:
+    runs = [
+        dict(zip(("k", "arm", "seed"), small_data_run(r["stem"]), strict=True)) for r in records
+    ]
+    runs = [{**run, **record} for run, record in zip(runs, records, strict=True)]
+    return [
+        f"Each run {SMALL_DATA_KIMG:g} kimg; a cell: the share of 500 samples the mnist5k "
+        "classifier labels with confidence >= 0.9 (digits among them).",
+        "",
+        small_data.table(runs),
+    ]
+
+
 # Stacked MNIST
 
 
@@ -538,6 +569,15 @@ BENCHMARKS = [
         "augmentation",
         partial(cached_runs, argv_of=augmentation_argv),
         augmentation_tables,
+    ),
+    Benchmark(
+        "Small data",
+        "small_data.py",
+        "python benchmarks/small_data.py",
+        "[Reliability](reliability.md#small-datasets)",
+        "small_data",
+        partial(cached_runs, argv_of=small_data_argv),
+        small_data_tables,
     ),
     Benchmark(
         "Stacked MNIST",

@@ -17,8 +17,9 @@ torch.Size([2, 3, 8, 8])
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from einops import rearrange
@@ -30,6 +31,7 @@ __all__ = [
     "apply_color",
     "color",
     "cutout",
+    "small_data_remedy",
     "translation",
 ]
 
@@ -243,3 +245,31 @@ class DiffAugment:
             chosen = (draw < self.probability).to(x.device)
             out = torch.where(rearrange(chosen, "b -> b 1 1 1"), out, x)
         return out
+
+
+def small_data_remedy(
+    model: MutableMapping[str, Any], remedy: Mapping[str, Any], images: int | None
+) -> str | None:
+    """Give D the ``remedy`` augmentation of a small image training set, in the model config.
+
+    ``remedy`` is the train config's ``small_data`` node: ``below`` (training images under which
+    it applies; 0: never) and ``augment`` (a ``model/augment`` node; null: none). It applies to
+    a model config with no augmentation of its own (``augment: null``), on image data only.
+    Returns the line that says what was done, or None.
+
+    >>> model = {"augment": None}
+    >>> remedy = {"below": 2000, "augment": {"_target_": "ganlab.augment.DiffAugment"}}
+    >>> small_data_remedy(model, remedy, images=500)[:56]
+    'small data: 500 training images (below small_data.below='
+    >>> model["augment"]["_target_"], small_data_remedy({"augment": None}, remedy, 5000)
+    ('ganlab.augment.DiffAugment', None)
+    """
+    below, augment = remedy.get("below") or 0, remedy.get("augment")
+    if images is None or images >= below or augment is None or model.get("augment") is not None:
+        return None
+    model["augment"] = augment
+    return (
+        f"small data: {images:,} training images (below small_data.below={below:,}), so D sees "
+        f"them through {augment['_target_'].rsplit('.', 1)[-1]} (model.augment), the remedy "
+        "for a D that memorizes a small training set; small_data.below=0 turns this off"
+    )

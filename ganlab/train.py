@@ -17,8 +17,10 @@ from typing import Any
 
 import lightning as L
 from hydra.utils import instantiate
+from lightning.pytorch.utilities import rank_zero_info
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from ganlab.augment import small_data_remedy
 from ganlab.checkpoints import read_checkpoint
 from ganlab.config import register_resolvers
 from ganlab.loggers import finish_wandb
@@ -97,9 +99,23 @@ def preflight(cfg: DictConfig) -> L.LightningDataModule:
     return datamodule
 
 
+def _remedy_small_data(cfg: DictConfig, datamodule: L.LightningDataModule) -> None:
+    """Below ``small_data.below`` training images, a model with no augmentation of its own gets
+    ``small_data.augment`` (:func:`~ganlab.augment.small_data_remedy`); said once."""
+    remedy = cfg.get("small_data")
+    if not remedy or not remedy.get("below") or len(getattr(datamodule, "shape", ())) != 3:
+        return
+    datamodule.setup("fit")  # kept: the trainer's setup finds the dataset loaded
+    with open_dict(cfg):
+        note = small_data_remedy(cfg.model, remedy, getattr(datamodule, "dataset_size", None))
+    if note:
+        rank_zero_info(note)
+
+
 def train(cfg: DictConfig) -> TrainResult:
     """Fit the configured model on the configured data."""
     datamodule = preflight(cfg)
+    _remedy_small_data(cfg, datamodule)
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     ckpt_path = cfg.get("ckpt_path")

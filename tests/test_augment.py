@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import torch
+from helpers import compose_train, fit
 from torch import Tensor
 
 from ganlab.augment import POLICIES, DiffAugment, apply_color, color, cutout, translation
@@ -204,3 +207,54 @@ def test_vector_data_is_rejected_with_a_pointer_to_instance_noise(name: str) -> 
 def test_integer_images_are_rejected() -> None:
     with pytest.raises(TypeError, match="floating-point"):
         DiffAugment()(torch.zeros(2, 3, 8, 8, dtype=torch.uint8))
+
+
+SMALL_NETS = ("model.generator.base_channels=8", "model.discriminator.base_channels=8")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "augmented"),
+    [
+        (("data=subset", "data.per_class=10"), True),  # 100 training digits: the remedy
+        (("data=subset", "data.per_class=10", "small_data.below=0"), False),  # turned off
+        (("data=subset", "data.per_class=300"), False),  # 3,000 digits: not small
+        (("data=ring8", "model=gan"), False),  # not images
+    ],
+)
+def test_small_image_sets_get_diffaugment_and_say_so(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    overrides: tuple[str, ...],
+    augmented: bool,
+) -> None:
+    from hydra.utils import instantiate
+
+    from ganlab.train import _remedy_small_data
+
+    cfg = compose_train(tmp_path, *overrides)
+    with caplog.at_level(logging.INFO):
+        _remedy_small_data(cfg, instantiate(cfg.data))
+    augment = cfg.model.get("augment")
+    assert (augment is not None) == augmented, augment
+    if augmented:
+        assert augment._target_ == "ganlab.augment.DiffAugment"
+        assert "small data: 100 training images (below small_data.below=2,000)" in caplog.text
+        assert "small_data.below=0 turns this off" in caplog.text
+
+
+def test_the_remedy_never_replaces_the_models_own_augmentation(tmp_path: Path) -> None:
+    from hydra.utils import instantiate
+
+    from ganlab.train import _remedy_small_data
+
+    own = ("model/augment=diffaugment", "model.augment.policy=color")
+    cfg = compose_train(tmp_path, "data=subset", "data.per_class=10", *own)
+    _remedy_small_data(cfg, instantiate(cfg.data))
+    assert cfg.model.augment.policy == "color"
+
+
+def test_a_small_data_run_trains_and_checkpoints_with_the_remedy(tmp_path: Path) -> None:
+    model, _ = fit(tmp_path, "data=subset", "data.per_class=10", *SMALL_NETS, "max_kimg=0.5")
+    assert isinstance(model.augment, DiffAugment)
+    checkpoint = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    assert checkpoint["hyper_parameters"]["augment"]["_target_"] == "ganlab.augment.DiffAugment"

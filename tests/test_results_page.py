@@ -21,6 +21,7 @@ SECTIONS = {
     "Class control": "conditional",
     "Anomaly detection": "anomaly",
     "Synthetic data augmentation": "augmentation",
+    "Small data": "small_data",
     "Stacked MNIST": "stacked_mnist",
     "Training throughput": None,
     "Metrics": None,

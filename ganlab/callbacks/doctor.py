@@ -14,15 +14,21 @@ Every ``every_kimg`` (after ``start_kimg``) it measures
   steps (violent oscillation).
 
 A value past its threshold in ``patience`` consecutive checks is a finding; ``doctor/status``
-is the number of findings (0: healthy). Thresholds were set on the 2-D mixtures: a naive GAN
-that collapses onto a few of grid25's or ring8's modes has coverage 0.06-0.32, a PacGAN that
-covers every mode 0.63-0.78 once past its first 300 kimg. A new diagnosis is printed once, with the fixes to try, and sent as text to
-TensorBoard and W&B; ``doctor.jsonl`` in the run directory keeps every check.
+is the number of findings (0: healthy). D overpowers G when it separates real from fake almost
+perfectly (``d_auc``) and is saturated (``doctor/d_saturation``: the gap between its mean real
+and fake logits, ``doctor/d_real`` and ``doctor/d_fake``, over the objective's flat point) or
+G's gradient vanishes (``doctor/g_grad_fall``: G's median gradient norm over the largest of the
+earlier intervals' medians); a D that merely wins early, with moderate logits, is no finding.
+
+By default the checks follow the run (:func:`check_schedule`). Coverage thresholds were set on
+the 2-D mixtures: a naive GAN that collapses onto a few of grid25's or ring8's modes has
+coverage 0.06-0.32, a PacGAN that covers every mode 0.63-0.78 once past its first 300 kimg. A
+new diagnosis is printed once, with the fixes to try, and sent as text to TensorBoard and W&B;
+``doctor.jsonl`` in the run directory keeps every check.
 """
 
 from __future__ import annotations
 
-import json
 import statistics
 from collections import deque
 from dataclasses import dataclass
@@ -37,7 +43,9 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 from torch import Tensor
 
 from ganlab.callbacks.periodic import EveryKimg
+from ganlab.callbacks.runtime import dataset_images, run_length_kimg
 from ganlab.compat import logging_step
+from ganlab.io import append_jsonl
 from ganlab.loggers import log_now
 from ganlab.metrics.prdc import density_coverage
 from ganlab.models.base import GAN, Batch
@@ -72,28 +80,58 @@ def separation(real: Tensor, fake: Tensor) -> float:
     return float((diff > 0).float().mean() + 0.5 * (diff == 0).float().mean())
 
 
+def check_schedule(run_kimg: float | None, images: int | None) -> tuple[float, float, float]:
+    """``(start_kimg, every_kimg, settled_kimg)`` of the doctor's checks on a run of
+    ``run_kimg`` (None: no limit) over a dataset of ``images`` (None: unknown or generated).
+
+    About 30 checks a run, 1 to 50 kimg apart. D overpowering and exploding gradients are
+    diagnosed from the first check: after a tenth of the run, 200 kimg in at the latest, and
+    after at most 20 epochs of a small dataset (D memorizes a few hundred images within tens of
+    epochs). Collapse and oscillation only from ``settled_kimg``, half the run (200 kimg at the
+    latest): a G still learning has low coverage, and a D that still wins easily a spiky loss
+    (DCGAN on 500 digits: coverage 0.09-0.37 over its first 60 kimg while the share of samples
+    a classifier recognises rose from 0 to 21%).
+
+    >>> check_schedule(150, 500)
+    (10.0, 5.0, 75.0)
+    >>> check_schedule(25_000, 200_000), check_schedule(None, None)
+    ((200.0, 50.0, 200.0), (200.0, 50.0, 200.0))
+    """
+    if run_kimg is None:
+        return 200.0, 50.0, 200.0
+    every = min(50.0, max(1.0, run_kimg / 30))
+    start = min(200.0, max(every, run_kimg / 10))
+    if images is not None:
+        start = min(start, max(every, 20 * images / 1000))
+    return start, every, max(start, min(200.0, run_kimg / 2))
+
+
 class GANDoctor(EveryKimg):
     def __init__(
         self,
-        every_kimg: float = 50.0,
-        start_kimg: float = 200.0,  # early training looks collapsed: no diagnosis before this
+        every_kimg: float | None = None,  # None: from the run's length (check_schedule)
+        start_kimg: float | None = None,  # early training looks collapsed: no diagnosis before
         patience: int = 2,  # consecutive checks a signal must persist to be a finding
         num_samples: int = 1024,  # real and fake samples compared for coverage
         window: int = 500,  # steps of D's loss for the oscillation measure
         coverage_below: float = 0.45,
-        auc_above: float = 0.99,
+        auc_above: float = 0.99,  # D overpowers G: separation above this, and D saturated ...
+        g_grad_fall_below: float = 0.1,  # ... or G's gradient norm under this share of its peak
         grad_ratio_above: float = 100.0,
         loss_cv_above: float = 1.0,
         seed: int = 0,  # latents of the probe's fakes
         jsonl_dir: str | None = None,
     ) -> None:
-        super().__init__(every_kimg)
-        self.start_kimg = start_kimg
+        super().__init__(every_kimg or 50.0)
+        self._schedule = (start_kimg, every_kimg)  # as configured; None parts set at start
+        self.start_kimg = 200.0 if start_kimg is None else start_kimg
+        self.settled_kimg = start_kimg or 0.0  # collapse and oscillation from here (set at start)
         self.patience = patience
         self._streaks: dict[str, int] = {}
         self.num_samples = num_samples
         self.coverage_below = coverage_below
         self.auc_above = auc_above
+        self.g_grad_fall_below = g_grad_fall_below
         self.grad_ratio_above = grad_ratio_above
         self.loss_cv_above = loss_cv_above
         self.seed = seed
@@ -102,10 +140,20 @@ class GANDoctor(EveryKimg):
         self._real_count = 0
         self._batch: Batch | None = None
         self._d_losses: deque[Tensor] = deque(maxlen=window)
+        self._logits: dict[str, Tensor] = {}  # D's mean real and fake logit of the last step
         self._grad_history: dict[str, list[Tensor]] = {"d": [], "g": []}  # since the last check
         self._medians: dict[str, list[float]] = {"d": [], "g": []}  # each interval's median
         self.findings: list[Finding] = []  # of the last check
         self.history: list[dict[str, Any]] = []  # every check's measurements
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        start, every, settled = check_schedule(run_length_kimg(trainer), dataset_images(trainer))
+        configured_start, configured_every = self._schedule
+        if configured_start is not None:  # every diagnosis from there
+            start = settled = configured_start
+        self.start_kimg, self.settled_kimg = start, settled
+        self.every_kimg = every if configured_every is None else configured_every
+        super().on_train_start(trainer, pl_module)
 
     # ------------------------------------------------------------------ collection
     def on_train_batch_end(
@@ -125,6 +173,9 @@ class GANDoctor(EveryKimg):
         stats = pl_module.step_stats
         if "d_loss" in stats:
             self._d_losses.append(stats["d_loss"])
+        for side in ("real", "fake"):
+            if (logits := stats.get(f"d_{side}_logits")) is not None:
+                self._logits[side] = logits.detach().float().mean()
         for player in ("d", "g"):
             if (norm := stats.pop(f"grad_norm_{player}", None)) is not None:
                 self._grad_history[player].append(norm)
@@ -133,7 +184,10 @@ class GANDoctor(EveryKimg):
     # ------------------------------------------------------------------ measurement
     @torch.no_grad()
     def measure(self, pl_module: GAN) -> dict[str, float]:
-        real = torch.cat(list(self._reals))[-self.num_samples :]
+        # each image once: on a dataset smaller than num_samples the recent batches repeat
+        # images, and a real sample whose neighbours are its own copies has a radius of 0, which
+        # no fake can fall within (coverage 0 on a 100-image set, whatever G draws)
+        real = torch.unique(torch.cat(list(self._reals))[-self.num_samples :], dim=0)
         fake = torch.cat(  # in chunks: a large image G need not hold 1,024 samples at once
             [
                 features(pl_module.sample(min(256, len(real) - start), seed=self.seed + start))
@@ -151,6 +205,12 @@ class GANDoctor(EveryKimg):
                 median = statistics.median(self._medians[player])
                 values[f"grad_ratio_{player}"] = recent / max(median, 1e-12)
                 self._grad_history[player] = []
+        if len(medians := self._medians["g"]) > 1:
+            values["g_grad_fall"] = medians[-1] / max(max(medians[:-1]), 1e-12)
+        values.update({f"d_{side}": float(mean) for side, mean in self._logits.items()})
+        gap = pl_module.loss.saturation_gap
+        if gap is not None and len(self._logits) == 2:  # 1: D's loss is flat (see the loss)
+            values["d_saturation"] = (values["d_real"] - values["d_fake"]) / gap
         if len(self._d_losses) > 1:
             losses = torch.stack(list(self._d_losses)).float()
             values["d_loss_cv"] = float(
@@ -181,7 +241,8 @@ class GANDoctor(EveryKimg):
 
     def diagnose(self, values: dict[str, float], kimg: float) -> list[Finding]:
         found = []
-        if values.get("coverage", 1.0) < self.coverage_below:
+        settled = kimg >= self.settled_kimg
+        if settled and values.get("coverage", 1.0) < self.coverage_below:
             found.append(
                 Finding(
                     "collapse",
@@ -191,16 +252,21 @@ class GANDoctor(EveryKimg):
                     "model.discriminator.minibatch=discrimination, or a lower G learning rate",
                 )
             )
-        if values.get("d_auc", 0.0) > self.auc_above:
+        saturated = values.get("d_saturation", 0.0) >= 1.0
+        vanishing = values.get("g_grad_fall", 1.0) < self.g_grad_fall_below
+        if values.get("d_auc", 0.0) > self.auc_above and (saturated or vanishing):
             found.append(
                 Finding(
                     "d_overpowering",
                     f"D overpowers G at {kimg:.0f} kimg: it separates real from fake with AUC "
-                    f"{values['d_auc']:.3f}, so G's gradients carry little information",
-                    "try the non-saturating loss (model/loss=non_saturating), one-sided label "
-                    "smoothing (model.label_smoothing=0.1), instance noise "
-                    "(model.instance_noise=0.1), DiffAugment on small data, a lower D "
-                    "learning rate, or spectral norm (model=sngan)",
+                    f"{values['d_auc']:.3f}{_overpowering_evidence(values)}, so G's gradients "
+                    "carry little information",
+                    "on images, D memorizing a small training set is the usual cause: "
+                    "DiffAugment (model/augment=diffaugment) or R1 (model/regularizer=r1); "
+                    "otherwise the non-saturating loss (model/loss=non_saturating), one-sided "
+                    "label smoothing (model.label_smoothing=0.1), instance noise "
+                    "(model.instance_noise=0.1), a lower D learning rate, or spectral norm "
+                    "(model=sngan)",
                 )
             )
         for player in ("d", "g"):
@@ -215,7 +281,7 @@ class GANDoctor(EveryKimg):
                         "constrain D (model/regularizer=r1, spectral norm)",
                     )
                 )
-        if values.get("d_loss_cv", 0.0) > self.loss_cv_above:
+        if settled and values.get("d_loss_cv", 0.0) > self.loss_cv_above:
             found.append(
                 Finding(
                     "oscillation",
@@ -259,9 +325,7 @@ class GANDoctor(EveryKimg):
     @rank_zero_only
     def _report(self, trainer: L.Trainer, record: dict[str, Any], new: list[Finding]) -> None:
         if self.jsonl_dir is not None:
-            self.jsonl_dir.mkdir(parents=True, exist_ok=True)
-            with open(self.jsonl_dir / "doctor.jsonl", "a") as f:
-                f.write(json.dumps(record) + "\n")
+            append_jsonl(self.jsonl_dir / "doctor.jsonl", [record])
         if not new:
             return
         text = "\n".join(f"{f.text}; {f.fixes}" for f in new)
@@ -276,6 +340,20 @@ class GANDoctor(EveryKimg):
                     data=[[record["kimg"], f.text + "; " + f.fixes] for f in new],
                     step=step,
                 )
+
+
+def _overpowering_evidence(values: dict[str, float]) -> str:
+    """What else the check measured of a saturated D, as a clause of the finding.
+
+    >>> _overpowering_evidence({"d_real": 10.2, "d_fake": -8.0, "g_grad_fall": 0.031})
+    " (mean logits: real +10.2, fake -8.0; G's gradient norm at 3% of its peak)"
+    """
+    parts = []
+    if "d_real" in values and "d_fake" in values:
+        parts.append(f"mean logits: real {values['d_real']:+.1f}, fake {values['d_fake']:+.1f}")
+    if "g_grad_fall" in values:
+        parts.append(f"G's gradient norm at {values['g_grad_fall']:.0%} of its peak")
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 _KEYS = ("collapse", "d_overpowering", "explosion_d", "explosion_g", "oscillation")

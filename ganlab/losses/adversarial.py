@@ -16,6 +16,7 @@ hold "the objective" as one swappable ``_target_`` node (``model/loss=hinge``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch.nn.functional as F
 from torch import Tensor
@@ -70,6 +71,11 @@ def least_squares_generator_loss(fake: Tensor, c: float = 1.0) -> Tensor:
 class AdversarialLoss:
     """An objective: ``discriminator(real, fake)`` and ``generator(fake)`` on logits."""
 
+    #: The gap between D's mean real and mean fake logit past which D's loss is flat, so that
+    #: its gradient carries almost nothing (None: the objective has no such point, e.g.
+    #: Wasserstein, whose logits are unbounded, or least squares, whose targets are points).
+    saturation_gap: ClassVar[float | None] = None
+
     def discriminator(self, real: Tensor, fake: Tensor) -> Tensor:
         raise NotImplementedError
 
@@ -80,6 +86,8 @@ class AdversarialLoss:
 @dataclass(frozen=True)
 class NonSaturating(AdversarialLoss):
     real_target: float = 1.0  # < 1: one-sided label smoothing of D's real target
+    # logits at +-5: sigmoid 0.993, under 1% of D's gradient left on either side
+    saturation_gap: ClassVar[float | None] = 10.0
 
     def discriminator(self, real: Tensor, fake: Tensor) -> Tensor:
         return bce_discriminator_loss(real, fake, self.real_target)
@@ -105,6 +113,8 @@ class Wasserstein(AdversarialLoss):
 
 @dataclass(frozen=True)
 class Hinge(Wasserstein):
+    saturation_gap: ClassVar[float | None] = 2.0  # real >= 1 and fake <= -1: D's loss is 0
+
     def discriminator(self, real: Tensor, fake: Tensor) -> Tensor:
         return hinge_discriminator_loss(real, fake)
 

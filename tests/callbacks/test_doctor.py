@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 from helpers import QUIET, compose_train
 
 from ganlab.callbacks import GANDoctor
+from ganlab.losses import NonSaturating
 from ganlab.train import train
 
 # the mode-coverage recipe (2x128 MLPs, batch 128, Adam 1e-3); checks at 300, 400, 500 kimg
@@ -51,10 +53,60 @@ def test_quiet_on_a_healthy_run(tmp_path: Path) -> None:
 
 def test_each_signal_has_a_diagnosis_with_fixes() -> None:
     doctor = GANDoctor()
-    values = {"coverage": 0.1, "d_auc": 0.999, "grad_ratio_d": 500.0, "grad_ratio_g": 2.0}
+    values = {"coverage": 0.1, "d_auc": 0.999, "d_saturation": 1.5, "grad_ratio_d": 500.0}
     findings = doctor.diagnose({**values, "d_loss_cv": 3.0}, kimg=12.0)
     assert [f.key for f in findings] == ["collapse", "d_overpowering", "explosion_d", "oscillation"]
     assert "at 12 kimg" in findings[0].text and "unrolled_steps" in findings[0].fixes
     assert "label_smoothing" in findings[1].fixes and "grad_clip" in findings[2].fixes
     healthy = {"coverage": 0.7, "d_auc": 0.7, "grad_ratio_d": 3.0, "d_loss_cv": 0.05}
     assert doctor.diagnose(healthy, kimg=12.0) == []
+
+
+def test_d_wins_early_is_not_yet_overpowering() -> None:
+    """Early in training D separates real from fake perfectly while its logits are moderate
+    and G still gets gradient (measured: DCGAN on 500 digits at 15-60 kimg: AUC 1.000, logits
+    about +3 / -3, G's gradient norm at 30-60% of its peak): that alone is no finding. A
+    saturated D (the logit gap past the loss's flat point) or a vanishing G gradient is."""
+    doctor = GANDoctor()
+    early = {"d_auc": 1.0, "d_real": 3.1, "d_fake": -3.4, "d_saturation": 0.65}
+    assert doctor.diagnose({**early, "g_grad_fall": 0.4}, kimg=30.0) == []
+    saturated = {**early, "d_real": 10.0, "d_fake": -8.0, "d_saturation": 1.8}
+    (finding,) = doctor.diagnose(saturated, kimg=70.0)
+    assert finding.key == "d_overpowering" and "real +10.0, fake -8.0" in finding.text
+    assert finding.fixes.startswith("on images, D memorizing a small training set")
+    assert "model/augment=diffaugment" in finding.fixes
+    (finding,) = doctor.diagnose({**early, "g_grad_fall": 0.05}, kimg=70.0)
+    assert "G's gradient norm at 5% of its peak" in finding.text
+
+
+def test_checks_follow_the_run(tmp_path: Path) -> None:
+    """No fixed 200 kimg: a 6-kimg run is checked every kimg from the first on, and collapse
+    (which an early G always looks like) is diagnosed only from half the run."""
+    doctor = _doctor(tmp_path, "data=ring8", "max_kimg=6")
+    assert (doctor.start_kimg, doctor.every_kimg, doctor.settled_kimg) == (1.0, 1.0, 3.0)
+    assert [round(h["kimg"]) for h in doctor.history][:5] == [1, 2, 3, 4, 5]
+    early = [h for h in doctor.history if h["kimg"] < 3.0]
+    assert early and all("collapse" not in h["findings"] for h in early)
+    assert all({"coverage", "d_auc", "d_real", "d_fake", "d_saturation"} <= set(h) for h in early)
+
+
+class _Stub:
+    """Just what :meth:`GANDoctor.measure` reads of a GAN: samples and the objective."""
+
+    loss = NonSaturating()
+
+    def __init__(self, images: torch.Tensor) -> None:
+        self.images = images
+
+    def sample(self, n: int, seed: int) -> torch.Tensor:
+        return self.images[:n]
+
+
+def test_a_small_dataset_repeated_in_the_real_window_still_has_coverage() -> None:
+    """100 images seen 10 times each: a G that draws exactly them covers every one (before,
+    a real whose 5 nearest neighbours were its own copies had radius 0: coverage 0)."""
+    images = torch.randn(100, 2)
+    doctor = GANDoctor(num_samples=1000)
+    doctor._reals.extend(images.repeat(10, 1).split(64))
+    values = doctor.measure(_Stub(images))  # type: ignore[arg-type]
+    assert values["coverage"] == 1.0
