@@ -120,6 +120,15 @@ QUIET = [  # learning runs of the real configs: no logger, no progress output, d
 ]
 
 
+def untrained_gan(cfg: DictConfig) -> GAN:
+    """The configured model before any training step, initialised at the run's seed: the
+    baseline a learning run must beat."""
+    players = ("generator", "discriminator", "g_optimizer", "d_optimizer")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(cfg.seed))
+        return GAN(**{k: cfg.model[k] for k in players}, pack=cfg.model.get("pack", 1))
+
+
 def fit(tmp_path: Path, *overrides: str) -> tuple[GAN, Any]:
     """Train the composed config quietly; the trained model and its data module."""
     from ganlab.train import train

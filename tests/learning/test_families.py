@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import torch
-from helpers import QUIET, compose_train
+from helpers import QUIET, compose_train, untrained_gan
 from omegaconf import DictConfig
 from scipy.optimize import linear_sum_assignment
 
@@ -43,15 +43,6 @@ def train_run(tmp_path: Path, *overrides: str) -> tuple[DictConfig, TrainResult]
     """Train the composed config quietly (QUIET, then ``overrides``); the config, the result."""
     cfg = compose_train(tmp_path, *QUIET, *overrides)
     return cfg, train(cfg)
-
-
-def untrained_generator_samples(cfg: DictConfig, n: int, seed: int) -> torch.Tensor:
-    """Samples of the configured model before any step, initialised at the run's seed."""
-    players = ("generator", "discriminator", "g_optimizer", "d_optimizer")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(cfg.seed))
-        model = GAN(**{k: cfg.model[k] for k in players}, pack=cfg.model.pack)
-    return model.sample(n, seed=seed)
 
 
 def ring_samples(datamodule: Any, n: int, seed: int) -> torch.Tensor:
@@ -104,7 +95,7 @@ def test_loss_family_learns_ring8(
     )
     data: Any = result.datamodule  # a Gaussian mixture: means, std
     real = ring_samples(data, 1000, seed=2)
-    before = untrained_generator_samples(cfg, 10_000, seed=1)
+    before = untrained_gan(cfg).sample(10_000, seed=1)
     assert isinstance(result.model, GAN)
     after = result.model.sample(10_000, seed=1)  # the EMA generator
     w1_ratio = wasserstein1(after[:1000], real) / wasserstein1(before[:1000], real)

@@ -12,18 +12,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import compose_train, fit
-from omegaconf import DictConfig
+from helpers import compose_train, fit, untrained_gan
 
 from ganlab.metrics.classifier import digit_judgement
 from ganlab.metrics.mixture import mixture_coverage
-from ganlab.models import GAN
-
-
-def untrained_gan(cfg: DictConfig) -> GAN:
-    """The configured model before any training step (the baseline a run must beat)."""
-    players = ("generator", "discriminator", "g_optimizer", "d_optimizer")
-    return GAN(**{k: cfg.model[k] for k in players})
 
 
 @pytest.mark.parametrize(
