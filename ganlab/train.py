@@ -100,10 +100,14 @@ def preflight(cfg: DictConfig) -> L.LightningDataModule:
 
 
 def _remedy_small_data(cfg: DictConfig, datamodule: L.LightningDataModule) -> None:
-    """Below ``small_data.below`` training images, a model with no augmentation of its own gets
-    ``small_data.augment`` (:func:`~ganlab.augment.small_data_remedy`); said once."""
+    """Below ``small_data.below`` training images of at least ``small_data.min_side`` px, a
+    model with no augmentation of its own gets ``small_data.augment``
+    (:func:`~ganlab.augment.small_data_remedy`); said once."""
     remedy = cfg.get("small_data")
-    if not remedy or not remedy.get("below") or len(getattr(datamodule, "shape", ())) != 3:
+    shape = tuple(getattr(datamodule, "shape", ()))
+    if not remedy or not remedy.get("below") or len(shape) != 3:
+        return
+    if min(shape[1:]) < remedy.get("min_side", 0):  # too small for its shifts and cut-outs
         return
     datamodule.setup("fit")  # kept: the trainer's setup finds the dataset loaded
     with open_dict(cfg):
