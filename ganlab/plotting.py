@@ -41,12 +41,12 @@ def save_samples(
 
 
 def _scatter(points: Tensor, path: Path, modes: Tensor | None) -> None:
-    import matplotlib
+    # a Figure of its own, not pyplot: switching the process's backend (matplotlib.use) would
+    # silently turn off a notebook's inline figures
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
+    fig = Figure(figsize=(5, 5), dpi=100)
+    ax = fig.subplots()
     if modes is not None:
         xy_modes = modes.cpu()
         ax.scatter(xy_modes[:, 0], xy_modes[:, 1], s=60, c="tab:red", marker="x", label="modes")
@@ -56,7 +56,6 @@ def _scatter(points: Tensor, path: Path, modes: Tensor | None) -> None:
     ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
 
 
 def load_png(path: str | Path) -> Tensor:

@@ -122,12 +122,10 @@ def plot(runs: list[Run], metrics: list[str], varying: list[str], out: Path) -> 
     metrics = [m for m in metrics if any(len(run.metrics.get(m, [])) for run in runs)]
     if not metrics:
         return None
-    import matplotlib
+    from matplotlib.figure import Figure  # not pyplot: no backend switch (see plotting.py)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.5), squeeze=False)
+    fig = Figure(figsize=(4.5 * len(metrics), 3.5))
+    axes = fig.subplots(1, len(metrics), squeeze=False)
     for axis, metric in zip(axes[0], metrics, strict=True):
         for run in runs:
             history = run.metrics.get(metric)
@@ -142,7 +140,6 @@ def plot(runs: list[Run], metrics: list[str], varying: list[str], out: Path) -> 
     fig.tight_layout()
     with atomic_path(out) as temporary:
         fig.savefig(temporary, dpi=110)
-    plt.close(fig)
     return out
 
 
