@@ -34,10 +34,9 @@ test-kernels: $(STAMP)
 calibrate: $(STAMP)
 	$(PY) benchmarks/calibrate_learning.py
 
-# the long learning tests, then every notebook executed top to bottom (outputs stay stripped)
+# the long learning tests (the notebooks run in `make test`: tests/test_notebooks.py)
 test-slow: $(STAMP)
 	$(PY) -m pytest -m slow
-	$(PY) -m pytest --nbmake --nbmake-timeout=1200 notebooks
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check ganlab tests benchmarks
