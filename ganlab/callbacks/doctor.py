@@ -194,7 +194,12 @@ class GANDoctor(EveryKimg):
                 for start in range(0, len(real), 256)
             ]
         )
-        values = {"coverage": float(density_coverage(real.cpu(), fake.cpu(), k=5)["coverage"])}
+        values: dict[str, float] = {}
+        # a non-finite sample (a poisoned batch, a diverging G) is the divergence guard's to
+        # report: coverage is measured on the finite ones, when enough of them are left
+        real, fake = (x[torch.isfinite(x).all(dim=1)].cpu() for x in (real, fake))
+        if min(len(real), len(fake)) > 5:
+            values["coverage"] = float(density_coverage(real, fake, k=5)["coverage"])
         if self._batch is not None:
             values["d_auc"] = self._d_auc(pl_module, self._batch)
         for player, history in self._grad_history.items():
