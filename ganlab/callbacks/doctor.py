@@ -140,7 +140,7 @@ class GANDoctor(EveryKimg):
         self._real_count = 0
         self._batch: Batch | None = None
         self._d_losses: deque[Tensor] = deque(maxlen=window)
-        self._logits: dict[str, Tensor] = {}  # D's mean real and fake logit of the last step
+        self._logits: dict[str, Tensor] = {}  # D's real and fake logits of the last step
         self._grad_history: dict[str, list[Tensor]] = {"d": [], "g": []}  # since the last check
         self._medians: dict[str, list[float]] = {"d": [], "g": []}  # each interval's median
         self.findings: list[Finding] = []  # of the last check
@@ -173,9 +173,9 @@ class GANDoctor(EveryKimg):
         stats = pl_module.step_stats
         if "d_loss" in stats:
             self._d_losses.append(stats["d_loss"])
-        for side in ("real", "fake"):
+        for side in ("real", "fake"):  # kept as they are; averaged only when a check reads them
             if (logits := stats.get(f"d_{side}_logits")) is not None:
-                self._logits[side] = logits.detach().float().mean()
+                self._logits[side] = logits
         for player in ("d", "g"):
             if (norm := stats.pop(f"grad_norm_{player}", None)) is not None:
                 self._grad_history[player].append(norm)
@@ -212,7 +212,7 @@ class GANDoctor(EveryKimg):
                 self._grad_history[player] = []
         if len(medians := self._medians["g"]) > 1:
             values["g_grad_fall"] = medians[-1] / max(max(medians[:-1]), 1e-12)
-        values.update({f"d_{side}": float(mean) for side, mean in self._logits.items()})
+        values.update({f"d_{side}": float(x.float().mean()) for side, x in self._logits.items()})
         gap = pl_module.loss.saturation_gap
         if gap is not None and len(self._logits) == 2:  # 1: D's loss is flat (see the loss)
             values["d_saturation"] = (values["d_real"] - values["d_fake"]) / gap
