@@ -90,7 +90,8 @@ def atomic_write_json(target: str | Path, obj: Any, indent: int | None = 1) -> N
 
 
 def atomic_save(obj: object, target: str | Path) -> None:
-    """``torch.save(obj)`` to ``target`` atomically."""
+    """``torch.save(obj)`` to ``target`` atomically; the same ``obj`` gives the same bytes
+    (saved through a file object, the archive inside is not named after the temporary file)."""
     with atomic_open(target) as f:
         torch.save(obj, f)
 

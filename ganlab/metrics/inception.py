@@ -262,7 +262,10 @@ def convert_fid_helper(torchscript: Path, out: Path) -> Path:
     script = _load_torchscript(torchscript)
     state = _convert_state_dict({k: v.detach() for k, v in script.state_dict().items()})
     with atomic_path(out) as tmp:
-        torch.save(state, tmp)
+        # through a file object: torch.save names the archive inside after a path it is given,
+        # and the temporary name is random, so every conversion would hash differently
+        with tmp.open("wb") as f:
+            torch.save(state, f)
         net = _build_network(tmp, ["2048"])  # strict load: every key and shape must match
         images = torch.randint(0, 256, (2, 3, 299, 299), generator=torch.Generator().manual_seed(0))
         with torch.inference_mode():

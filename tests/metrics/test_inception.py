@@ -94,7 +94,13 @@ def test_conversion_matches_torchscript(tmp_path: Path) -> None:
         theirs = script((pixels.float() - 128) / 128)
     assert ours.shape == theirs.shape == (2, 2048)
     assert (ours - theirs).abs().max().item() < 1e-5  # measured 7e-7 (features up to ~5)
+
+    # the metric records name the weights by their file's hash: every conversion of the same
+    # TorchScript must give the same bytes (they once differed with each temporary file name)
+    again = convert_fid_helper(torchscript, tmp_path / "again" / CONVERTED_FILE)
+    assert file_hash(again) == file_hash(out)
     out.unlink()  # 95 MB
+    again.unlink()
 
 
 def test_features_equal_torch_fidelity(
