@@ -3,10 +3,12 @@ Lightning: a release that renames or changes one fails here, by name."""
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from typing import Any
 
 import lightning as L
+import torch
 from helpers import point_loader, quiet_trainer
 from lightning.pytorch.loggers import CSVLogger, WandbLogger
 
@@ -56,3 +58,34 @@ def test_wandb_run_is_not_started_by_asking(tmp_path: Path) -> None:
         assert compat.wandb_run_if_started(logger) is run
     finally:
         run.finish()  # a run left open would be reused by every later WandbLogger
+
+
+class EveryThirdBatch(L.LightningModule):
+    """Logs one value on every batch and another (as a G loss with n_critic=3) on every third."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+        self.layer = torch.nn.Linear(2, 1)
+
+    def training_step(self, batch: Any, index: int) -> None:
+        self.log("every", float(index), on_step=True, on_epoch=False)
+        if index % 3 == 0:
+            self.log("third", float(index), on_step=True, on_epoch=False)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+
+def test_self_log_repeats_values_of_steps_that_did_not_log(tmp_path: Path) -> None:
+    """Why the GAN's step logs through ``ganlab.loggers.log_now`` and not ``self.log``: Lightning
+    re-reports a key's last value on every later step, so a G loss measured every 3rd batch
+    would appear on every batch, two thirds of it stale. When this test fails, Lightning logs
+    only what a step logged, and the step can move to ``self.log_dict``."""
+    logger = CSVLogger(tmp_path)
+    trainer = quiet_trainer(max_epochs=1, logger=logger, log_every_n_steps=1)
+    trainer.fit(EveryThirdBatch(), point_loader(n=6, batch_size=1))
+    with open(Path(logger.log_dir) / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [float(row["every"]) for row in rows] == [0, 1, 2, 3, 4, 5]
+    assert [float(row["third"]) for row in rows] == [0, 0, 0, 3, 3, 3]  # 1, 2, 4, 5: repeats
