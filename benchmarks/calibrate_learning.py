@@ -101,12 +101,23 @@ def calibrate(args: argparse.Namespace, commit: str) -> None:
         list(pool.map(one, combos))
 
 
-def latest_records() -> list[dict[str, Any]]:
-    """Every cached record, the newest cache file winning per (test, seed, capability, threads)."""
+def current_tests() -> set[str]:
+    """The default-suite learning tests as they are now (``name[params]``): records of a test
+    whose parameters (thresholds included) have changed since describe a test that is gone."""
+    command = [sys.executable, "-m", "pytest", "-q", "--collect-only", "-p", "no:cacheprovider"]
+    command += ["tests/learning", "-m", "not slow"]
+    listing = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True)
+    return {line.split("::")[-1] for line in listing.stdout.splitlines() if "::" in line}
+
+
+def latest_records(tests: set[str]) -> list[dict[str, Any]]:
+    """The cached records of ``tests``, the newest cache file winning per (test, seed,
+    capability, threads)."""
     best: dict[tuple, dict[str, Any]] = {}
     for path in sorted(CACHE.glob("*.jsonl"), key=lambda p: p.stat().st_mtime):
         for row in read_jsonl(path):
-            best[(row["test"], row["seed"], row["requested_capability"], row["threads"])] = row
+            if row["test"] in tests:
+                best[(row["test"], row["seed"], row["requested_capability"], row["threads"])] = row
     return list(best.values())
 
 
@@ -163,7 +174,7 @@ def main() -> None:
     commit = (info["git_commit"] or "unknown") + ("-dirty" if info["git_dirty"] else "")
     if not args.cached_only:
         calibrate(args, commit)
-    TABLE.write_text(render(latest_records()))
+    TABLE.write_text(render(latest_records(current_tests())))
     print(f"wrote {TABLE.relative_to(REPO)}")
 
 
