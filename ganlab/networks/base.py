@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TypedDict
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganlab.networks.init import initialize
-from ganlab.networks.layers import apply_spectral_norm
+from ganlab.networks.layers import apply_spectral_norm, minibatch_layer
 
 G_CONDITIONING = ("concat", "batchnorm")
 D_CONDITIONING = ("none", "concat", "projection")
@@ -225,13 +226,31 @@ def _code_width(code: int | str) -> int:
     return 1 if code == "uniform" else int(code)
 
 
+class DiscriminatorOptions(TypedDict, total=False):
+    """The options every discriminator takes besides its trunk's own (flat config keys such as
+    ``model.discriminator.conditioning``): what sits on the trunk's features and how the
+    weights start. Defaults: no minibatch layer (group 4 for ``stddev``), unconditional,
+    no auxiliary head, PyTorch's init."""
+
+    minibatch: str  # "none", "stddev" or "discrimination", on the features before the logit
+    minibatch_group: int  # group size for minibatch="stddev"
+    num_classes: int | None  # ${data.num_classes}; > 0 with conditioning: class-conditional
+    conditioning: str  # "none", "concat" (the label joins the input) or "projection"
+    embed_dim: int | None  # size of the concatenated label embedding (None: num_classes)
+    aux_outputs: int  # width of an auxiliary head (ACGAN classes, InfoGAN Q); 0: none
+    aux_hidden: int  # hidden width of that head (0: a single linear layer)
+    init: str  # weight init (ganlab.networks.init): "default", "dcgan", "orthogonal", ...
+
+
 class Discriminator(nn.Module):
     """What every discriminator shares: ``self.net`` is a Sequential whose last layer maps the
     features to one logit; class conditioning and an auxiliary head act on those features.
 
-    Subclasses call :meth:`_init_conditioning` first, build ``self.net`` for
-    :attr:`input_shape`, then :meth:`_init_heads` with the width of the flattened features,
-    and last :meth:`_init_weights`.
+    Subclasses take their trunk's own arguments and ``**options``
+    (:class:`DiscriminatorOptions`); they call :meth:`_init_options` first, build ``self.net``
+    for :attr:`input_shape` (with :meth:`_minibatch_layer` before the last layer), then
+    :meth:`_init_heads` with the width of the flattened features, and last
+    :meth:`_init_weights`.
     """
 
     shape: tuple[int, ...]
@@ -239,25 +258,27 @@ class Discriminator(nn.Module):
     flatten_input = False  # MLPs see every input as a flat vector
     num_classes: int = 0
 
-    def _init_conditioning(
-        self,
-        shape: Sequence[int],
-        num_classes: int | None,  # ${data.num_classes}; None or 0 = unconditional
-        conditioning: str,  # "none", "concat" (label joins the input) or "projection"
-        embed_dim: int | None,  # size of the concatenated embedding (None: num_classes)
-    ) -> None:
+    def _init_options(self, shape: Sequence[int], options: DiscriminatorOptions) -> None:
+        unknown = sorted(set(options) - DiscriminatorOptions.__optional_keys__)
+        if unknown:  # what Python says of an unknown keyword (configs are checked earlier)
+            raise TypeError(
+                f"{type(self).__name__}() got an unexpected keyword argument {unknown[0]!r}"
+            )
+        conditioning = options.get("conditioning", "none")
         assert conditioning in D_CONDITIONING, (
             f"discriminator conditioning must be one of {D_CONDITIONING}, got {conditioning!r}"
         )
+        self.options = options
         self.shape = tuple(shape)
         # conditioning="none" makes an unconditional D (ACGAN's), whatever num_classes says
+        num_classes = options.get("num_classes")
         self.num_classes = int(num_classes or 0) if conditioning != "none" else 0
         self.conditioning = conditioning if self.num_classes else "none"
         self.label_embedding: LabelEmbedding | None = None
         self.projection: nn.Embedding | None = None
         self.aux_head: nn.Module | None = None
         if self.conditioning == "concat":
-            self.label_embedding = LabelEmbedding(self.num_classes, embed_dim)
+            self.label_embedding = LabelEmbedding(self.num_classes, options.get("embed_dim"))
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -267,15 +288,22 @@ class Discriminator(nn.Module):
             return (math.prod(self.shape) + extra,)
         return (self.shape[0] + extra, *self.shape[1:])
 
-    def _init_heads(
-        self,
-        features: int,  # width of the flattened features the last layer of self.net reads
-        aux_outputs: int,  # width of an auxiliary head on the features (0: none)
-        aux_hidden: int,  # hidden width of that head (0: a single linear layer)
-    ) -> None:
+    def _minibatch_layer(self, features: int) -> tuple[nn.Module | None, int]:
+        """The ``minibatch`` option's layer on ``features`` (None for "none") and the width it
+        adds (:func:`~ganlab.networks.layers.minibatch_layer`)."""
+        kind = self.options.get("minibatch", "none")
+        return minibatch_layer(kind, features, group_size=self.options.get("minibatch_group", 4))
+
+    def _init_heads(self, features: int) -> None:
+        """The projection and auxiliary head on the flattened ``features`` the last layer of
+        ``self.net`` reads."""
         if self.conditioning == "projection":
             self.projection = nn.Embedding(self.num_classes, features)
             nn.init.xavier_uniform_(self.projection.weight)
+        aux_outputs, aux_hidden = (
+            self.options.get("aux_outputs", 0),
+            self.options.get("aux_hidden", 0),
+        )
         if aux_outputs:
             self.aux_head = (
                 nn.Sequential(
@@ -289,10 +317,9 @@ class Discriminator(nn.Module):
 
     def _init_weights(
         self,
-        init: str,  # weight initialization scheme (ganlab.networks.init): "default", "dcgan", ...
         spectral_norm: bool,  # then spectral normalization on every conv and linear layer
     ) -> None:
-        initialize(self, init)
+        initialize(self, self.options.get("init", "default"))
         if spectral_norm:  # after the init: the power iteration starts from the final weights
             apply_spectral_norm(self)
 

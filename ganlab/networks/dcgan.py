@@ -26,10 +26,11 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from torch import Tensor, nn
+from typing_extensions import Unpack
 
-from ganlab.networks.base import Discriminator, Generator, LabelSequential
+from ganlab.networks.base import Discriminator, DiscriminatorOptions, Generator, LabelSequential
 from ganlab.networks.init import initialize
-from ganlab.networks.layers import minibatch_layer, norm2d
+from ganlab.networks.layers import norm2d
 
 
 def resolution_plan(resolution: int) -> tuple[int, int]:
@@ -112,17 +113,10 @@ class DCGANDiscriminator(Discriminator):
         base_channels: int = 64,  # channels after the first conv; doubled per stage
         norm: str = "batch",  # "layer", "instance" or "none" for critics with gradient penalties
         spectral_norm: bool = False,  # spectral normalization on every conv and linear layer
-        minibatch: str = "none",  # "none", "stddev" or "discrimination", before the last layer
-        minibatch_group: int = 4,  # group size for minibatch="stddev"
-        num_classes: int | None = 0,  # > 0 with conditioning: a class-conditional D
-        conditioning: str = "none",  # "none", "concat" or "projection" (see base.py)
-        embed_dim: int | None = None,  # label planes for "concat" (None: num_classes)
-        aux_outputs: int = 0,  # width of an auxiliary head (ACGAN classes, InfoGAN Q)
-        aux_hidden: int = 0,  # hidden width of that head (0: linear)
-        init: str = "default",  # weight init: "default", "dcgan", "orthogonal", "xavier"
+        **options: Unpack[DiscriminatorOptions],  # heads, conditioning, init (base.py)
     ) -> None:
         super().__init__()
-        self._init_conditioning(shape, num_classes, conditioning, embed_dim)
+        self._init_options(shape, options)
         _, resolution = _square_shape(shape)
         channels = self.input_shape[0]
         start, stages = resolution_plan(resolution)
@@ -136,8 +130,10 @@ class DCGANDiscriminator(Discriminator):
             ]
             width *= 2
         features = width * start * start  # of the final (width, start, start) feature map
-        batch_layer, added = minibatch_layer(minibatch, features, group_size=minibatch_group)
-        if minibatch == "discrimination":  # compares flattened features: a linear final layer
+        batch_layer, added = self._minibatch_layer(features)
+        if (
+            options.get("minibatch") == "discrimination"
+        ):  # compares flattened features: a linear final layer
             assert batch_layer is not None
             layers += [nn.Flatten(), batch_layer, nn.Linear(features + added, 1)]
             features += added
@@ -146,5 +142,5 @@ class DCGANDiscriminator(Discriminator):
             layers.append(nn.Conv2d(width + added, 1, start, 1, 0))
             features += added * start * start
         self.net = nn.Sequential(*layers)
-        self._init_heads(features, aux_outputs, aux_hidden)
-        self._init_weights(init, spectral_norm)
+        self._init_heads(features)
+        self._init_weights(spectral_norm)

@@ -23,10 +23,10 @@ from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from torch import Tensor, nn
+from typing_extensions import Unpack
 
-from ganlab.networks.base import Discriminator, Generator, LabelSequential
+from ganlab.networks.base import Discriminator, DiscriminatorOptions, Generator, LabelSequential
 from ganlab.networks.init import initialize
-from ganlab.networks.layers import minibatch_layer
 
 _NORMS_1D: dict[str, Callable[[int], nn.Module] | None] = {"none": None, "layer": nn.LayerNorm}
 
@@ -92,25 +92,18 @@ class MLPDiscriminator(Discriminator):
         negative_slope: float = 0.2,  # LeakyReLU slope; 0 gives ReLU
         norm: str = "none",  # "none" or "layer" (LayerNorm after each hidden linear layer)
         spectral_norm: bool = False,  # spectral normalization on every linear layer
-        minibatch: str = "none",  # "none", "stddev" or "discrimination", before the last layer
-        minibatch_group: int = 4,  # group size for minibatch="stddev"
-        num_classes: int | None = 0,  # > 0 with conditioning: a class-conditional D
-        conditioning: str = "none",  # "none", "concat" or "projection" (see base.py)
-        embed_dim: int | None = None,  # label embedding size for "concat" (None: num_classes)
-        aux_outputs: int = 0,  # width of an auxiliary head (ACGAN classes, InfoGAN Q)
-        aux_hidden: int = 0,  # hidden width of that head (0: linear)
-        init: str = "default",  # weight init: "default", "dcgan", "orthogonal", "xavier"
+        **options: Unpack[DiscriminatorOptions],  # heads, conditioning, init (base.py)
     ) -> None:
         super().__init__()
         assert norm in _NORMS_1D, f"MLP norm must be one of {sorted(_NORMS_1D)}, got {norm!r}"
-        self._init_conditioning(shape, num_classes, conditioning, embed_dim)
+        self._init_options(shape, options)
         (width,) = self.input_shape
         layers = _mlp([width, *hidden], lambda: nn.LeakyReLU(negative_slope), _NORMS_1D[norm])
         features = hidden[-1] if hidden else width
-        batch_layer, added = minibatch_layer(minibatch, features, group_size=minibatch_group)
+        batch_layer, added = self._minibatch_layer(features)
         if batch_layer is not None:  # only then, so default state dicts keep their keys
             layers.append(batch_layer)
         layers.append(nn.Linear(features + added, 1))
         self.net = nn.Sequential(*layers)
-        self._init_heads(features + added, aux_outputs, aux_hidden)
-        self._init_weights(init, spectral_norm)
+        self._init_heads(features + added)
+        self._init_weights(spectral_norm)

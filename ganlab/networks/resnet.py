@@ -27,16 +27,18 @@ from typing import ClassVar
 
 from einops import rearrange
 from torch import Tensor, nn
+from typing_extensions import Unpack
 
 from ganlab.networks.base import (
     Conditioned,
     Discriminator,
+    DiscriminatorOptions,
     Generator,
     LabelSequential,
     apply,
 )
 from ganlab.networks.init import initialize
-from ganlab.networks.layers import minibatch_layer, norm2d
+from ganlab.networks.layers import norm2d
 
 
 def _resnet_plan(shape: Sequence[int]) -> tuple[int, int]:
@@ -187,24 +189,17 @@ class ResNetDiscriminator(Discriminator):
         channels: int = 128,  # width of every residual block (SNGAN: 128)
         norm: str = "none",  # "none", "layer", "instance" or "batch", before each ReLU in blocks
         spectral_norm: bool = True,  # spectral normalization on every conv and linear layer
-        minibatch: str = "none",  # "none", "stddev" or "discrimination", on the pooled features
-        minibatch_group: int = 4,  # group size for minibatch="stddev"
-        num_classes: int | None = 0,  # > 0 with conditioning: a class-conditional D
-        conditioning: str = "none",  # "none", "concat" or "projection" (SNGAN-projection)
-        embed_dim: int | None = None,  # label planes for "concat" (None: num_classes)
-        aux_outputs: int = 0,  # width of an auxiliary head (ACGAN classes, InfoGAN Q)
-        aux_hidden: int = 0,  # hidden width of that head (0: linear)
-        init: str = "default",  # weight init: "default", "dcgan", "orthogonal", "xavier"
+        **options: Unpack[DiscriminatorOptions],  # heads (on the pooled features), init
     ) -> None:
         super().__init__()
-        self._init_conditioning(shape, num_classes, conditioning, embed_dim)
+        self._init_options(shape, options)
         _, stages = _resnet_plan(shape)
         image_channels = self.input_shape[0]
         # 4 * 2**stages px: the first block and stages - 2 more halve it down to 8x8.
         blocks = [_first_down_block(image_channels, channels, norm)]
         blocks += [_down_block(channels, norm, downsample=True) for _ in range(stages - 2)]
         blocks += [_down_block(channels, norm, downsample=False) for _ in range(2)]
-        batch_layer, added = minibatch_layer(minibatch, channels, group_size=minibatch_group)
+        batch_layer, added = self._minibatch_layer(channels)
         linear = nn.Linear(channels + added, 1)
         nn.init.xavier_uniform_(linear.weight)
         nn.init.zeros_(linear.bias)
@@ -215,5 +210,5 @@ class ResNetDiscriminator(Discriminator):
             *([] if batch_layer is None else [batch_layer]),
             linear,
         )
-        self._init_heads(channels + added, aux_outputs, aux_hidden)
-        self._init_weights(init, spectral_norm)
+        self._init_heads(channels + added)
+        self._init_weights(spectral_norm)

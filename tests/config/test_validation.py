@@ -33,6 +33,20 @@ def test_a_misspelled_shared_data_option_is_refused(tmp_path: Path) -> None:
     assert "num_workers, pin_memory, seed, shape" in message
 
 
+def test_a_misspelled_shared_discriminator_option_is_refused(tmp_path: Path) -> None:
+    cfg = compose_train(
+        tmp_path, "model=cgan", "data=mnist5k", "+model.discriminator.conditoning=concat"
+    )
+    with pytest.raises(ConfigError) as error:
+        check_targets(cfg)
+    message = str(error.value)
+    assert message.startswith(
+        "model.discriminator.conditoning is not an option of ganlab.networks.DCGANDiscriminator "
+        "(did you mean conditioning?)"
+    )
+    assert "aux_outputs, base_channels" in message  # the trunk's own options and the shared
+
+
 @pytest.mark.parametrize(
     ("override", "expected"),
     [

@@ -135,3 +135,10 @@ def test_bad_options_fail_clearly() -> None:
         DCGANDiscriminator((1, 16, 16), minibatch="std")
     with pytest.raises(AssertionError, match="norm must be one of"):
         ResNetDiscriminator((1, 16, 16), norm="group")
+
+
+@pytest.mark.parametrize("name", sorted(DISCRIMINATORS))
+def test_an_unknown_shared_option_is_refused_as_python_would(name: str) -> None:
+    make, _ = DISCRIMINATORS[name]
+    with pytest.raises(TypeError, match="unexpected keyword argument 'conditoning'"):
+        make(SHAPE, conditoning="projection")
