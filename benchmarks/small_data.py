@@ -10,7 +10,7 @@ draws 500 digits that a small classifier trained on mnist5k judges (the share it
 confidence >= 0.9, and how many digits appear among those); the GAN doctor's checks
 (``doctor.jsonl``: D's real/fake separation ``d_auc``, coverage, findings) are kept as well.
 
-    python benchmarks/small_data.py [--seeds 1] [--per-class 50,100] [--kimg 150]
+    python benchmarks/small_data.py [--seeds 1] [--per-class 50,100] [--kimg 150] [--side 32]
 
 Finished runs are kept in ``--cache`` and not rerun.
 """
@@ -30,13 +30,23 @@ BATCH = 64  # data.batch_size of mnist5k (and so of its subsets)
 HOLDOUT = 0.2  # data=subset's held-out share: k images per class leave 400 of each class
 
 
-def gan_command(k: int, arm: str, seed: int, kimg: float, every: float) -> list[str]:
-    """The preset on ``k`` digits per class, a checkpoint kept about every ``every`` kimg."""
+def gan_command(
+    k: int, arm: str, seed: int, kimg: float, every: float, side: int, extra: list[str]
+) -> list[str]:
+    """The preset on ``k`` digits per class at ``side`` px (and ``extra`` overrides), a
+    checkpoint kept about every ``every`` kimg."""
     epoch_kimg = (10 * k // BATCH) * BATCH / 1000  # full batches only
     data = ["data=subset", f"data.per_class={k}", f"data.split_seed={seed}"]
     keep = f"callbacks.periodic_checkpoint.every_n_epochs={max(1, round(every / epoch_kimg))}"
     return train_command(
-        "model=dcgan", *data, "data.data.shape=[1,32,32]", keep, *ARMS[arm], seed=seed, kimg=kimg
+        "model=dcgan",
+        *data,
+        f"data.data.shape=[1,{side},{side}]",
+        keep,
+        *extra,
+        *ARMS[arm],
+        seed=seed,
+        kimg=kimg,
     )
 
 
@@ -62,7 +72,9 @@ def judge_checkpoints(k: int) -> Callable[[Path], dict[str, Any]]:
         trajectory = []
         for path in sorted((root / "run" / "checkpoints").glob("epoch*.ckpt")):
             samples = load_generator(path).sample(500, seed=0)
-            judged = digit_judgement(classifier, F.interpolate(samples, size=28, mode="area"))
+            judged = digit_judgement(
+                classifier, F.interpolate(samples, size=(28, 28), mode="bilinear", antialias=True)
+            )
             trajectory.append(
                 {
                     "kimg": round((int(path.stem.removeprefix("epoch")) + 1) * epoch_kimg, 1),
@@ -86,7 +98,7 @@ def judge_checkpoints(k: int) -> Callable[[Path], dict[str, Any]]:
 
 def measure(args: argparse.Namespace, k: int, arm: str, seed: int) -> dict[str, Any]:
     """The record of one (k, arm, seed): from the cache, or trained and judged now."""
-    argv = gan_command(k, arm, seed, args.kimg, args.every)
+    argv = gan_command(k, arm, seed, args.kimg, args.every, args.side, args.overrides)
 
     def compute() -> dict[str, Any]:
         final, cpu = run_modules([argv], f"k={k} {arm}, seed {seed}", judge_checkpoints(k))
@@ -120,13 +132,16 @@ def main() -> None:
     parser.add_argument("--per-class", default="50,100", help="real images per class")
     parser.add_argument("--kimg", type=float, default=150, help="each run's length")
     parser.add_argument("--every", type=float, default=25, help="kimg between judged samples")
+    parser.add_argument("--side", type=int, default=32, help="image side in pixels")
+    parser.add_argument("overrides", nargs="*", help="more Hydra overrides for every run")
+    parser.add_argument("--arms", default=",".join(ARMS), help="which of: " + ", ".join(ARMS))
     table_options(parser, "small_data")
     args = parser.parse_args()
     start = time.time()
     runs = []
     for seed in range(args.seeds):
         for k in (int(k) for k in args.per_class.split(",")):
-            for arm in ARMS:
+            for arm in args.arms.split(","):
                 record = measure(args, k, arm, seed)
                 runs.append({"k": k, "arm": arm, "seed": seed, **record})
                 print(f"k={k} {arm} seed {seed}: {record['trajectory']}", flush=True)
