@@ -43,7 +43,8 @@ ANOMALY_KIMG, ANOMALY_STEPS, ANOMALY_RESTARTS = 30.0, 100, 2
 AUGMENTATION_KIMG = 50
 AUGMENTATION_PROTOCOL = {"synthetic": 500, "steps": 1000, "batch": augmentation.BATCH}
 STACKED_KIMG = 200
-SMALL_DATA_KIMG, SMALL_DATA_EVERY = 150, 25  # the argparse defaults, ints as in the cache keys
+# the argparse defaults, ints as in the cache keys
+SMALL_DATA_KIMG, SMALL_DATA_EVERY, SMALL_DATA_SIDE = 150, 25, 32
 
 Record = dict[str, Any]
 
@@ -403,7 +404,9 @@ def small_data_run(stem: str) -> tuple[int, str, int]:
 
 def small_data_argv(stem: str) -> list[list[str]]:
     k, arm, seed = small_data_run(stem)
-    return [small_data.gan_command(k, arm, seed, SMALL_DATA_KIMG, SMALL_DATA_EVERY)]
+    return [
+        small_data.gan_command(k, arm, seed, SMALL_DATA_KIMG, SMALL_DATA_EVERY, SMALL_DATA_SIDE, [])
+    ]
 
 
 def small_data_tables(records: list[Record]) -> list[str]:
