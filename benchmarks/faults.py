@@ -5,6 +5,9 @@ models on the CPU) and judged by what is left afterwards: the checkpoint's state
 bit for bit with an uninterrupted run, the error message, the files on disk.
 
     python benchmarks/faults.py            # prints the table (about 5 CPU minutes)
+    python benchmarks/faults.py --fresh    # injects again instead of reusing the cached result
+
+The result is kept in ``benchmarks/results/faults/`` with the commit that produced it.
 
 The same behaviours are asserted by tests/test_resume.py, tests/test_divergence.py,
 tests/config/test_validation.py and tests/data/test_datamodules.py; this is the report.
@@ -12,6 +15,7 @@ tests/config/test_validation.py and tests/data/test_datamodules.py; this is the 
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import subprocess
@@ -21,9 +25,11 @@ import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 from PIL import Image
+from runs import commit_of, fresh_option, measured, table_options
 
 from ganlab.checkpoints import read_checkpoint
 
@@ -217,17 +223,42 @@ FAULTS: list[tuple[str, Callable[[Path], tuple[str, str]]]] = [
 ]
 
 
-def main() -> None:
+def inject_all() -> dict[str, Any]:
     rows = []
     for name, inject in FAULTS:
         with tempfile.TemporaryDirectory(prefix="ganlab-faults-") as tmp:
             handled, lost = inject(Path(tmp))
-        rows.append((name, handled, lost))
+        rows.append([name, handled, lost])
         print(f"done: {name}", file=sys.stderr)
-    print("| fault injected | how it was handled | state lost |")
-    print("|---|---|---|")
-    for row in rows:
-        print("| " + " | ".join(cell.replace("|", "/") for cell in row) + " |")
+    return {"rows": rows}
+
+
+def table(record: dict[str, Any]) -> str:
+    lines = ["| fault injected | how it was handled | state lost |", "|---|---|---|"]
+    for row in record["rows"]:
+        lines.append("| " + " | ".join(cell.replace("|", "/") for cell in row) + " |")
+    lines += ["", f"commit {commit_of(record)}"]
+    return "\n".join(lines)
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    table_options(parser, "faults")
+    fresh_option(parser)
+    return parser
+
+
+def options() -> dict[str, Any]:
+    """The cache key: which faults are injected."""
+    return {"faults": [name for name, _ in FAULTS]}
+
+
+def main() -> None:
+    args = parser().parse_args()
+    result = table(measured(args.cache, "faults", options(), args.fresh, inject_all))
+    print(result)
+    if args.out:
+        args.out.write_text(result + "\n")
 
 
 if __name__ == "__main__":

@@ -13,8 +13,11 @@ the smallest N (FID keeps running sums of the fake features, not the features).
 ``--extractor classifier`` (the mnist5k classifier of ``python -m ganlab.fit_classifier``)
 reaches large N on a CPU; the pipeline is the same with ``inception``.
 
-    python benchmarks/metrics_throughput.py [--n 256] [--repeats 3] [--threads 2]
+    python benchmarks/metrics_throughput.py [--n 256] [--repeats 3] [--threads 2] [--fresh]
     python benchmarks/metrics_throughput.py --memory 1000,10000,50000 --extractor classifier
+
+Each result is kept in ``benchmarks/results/metrics_throughput/`` with the machine and commit
+that measured it; the same options reuse it unless ``--fresh``.
 """
 
 from __future__ import annotations
@@ -28,10 +31,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch_fidelity
+from runs import commit_of, fresh_option, machine_line, measured, table_options
 from torch import Tensor
 from torch.utils.data import Dataset
 
@@ -92,7 +98,8 @@ def memory_child(n: int, extractor_name: str, batch_size: int) -> None:
     print(json.dumps({"n": n, "before": before, "peak": peak_mib(), "fid": value}))
 
 
-def memory_table(sizes: list[int], extractor: str, batch_size: int, threads: int) -> None:
+def measure_memory(sizes: list[int], extractor: str, batch_size: int, threads: int) -> dict:
+    """Each N scored in its own process (peak RSS is per process)."""
     rows = []
     for n in sizes:
         command = [sys.executable, __file__, "--child", str(n), "--extractor", extractor]
@@ -100,33 +107,28 @@ def memory_table(sizes: list[int], extractor: str, batch_size: int, threads: int
         out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
         print(f"N={n}: peak {rows[-1]['peak']:.0f} MiB", flush=True)
-    print(f"\nPeak memory of ganlab's FID ({extractor} features, batches of {batch_size})")
-    print(
-        f"| generated images N | peak RSS (MiB) | growth vs N={sizes[0]} | during scoring (MiB) |"
-    )
-    print("|---|---|---|---|")
+    return {"rows": rows}
+
+
+def memory_table(record: dict[str, Any]) -> str:
+    o, rows = record["argv"], record["rows"]
+    lines = [
+        f"Peak memory of ganlab's FID ({o['extractor']} features, batches of {o['batch_size']})",
+        "",
+        f"| generated images N | peak RSS (MiB) | growth vs N={rows[0]['n']:,} "
+        "| during scoring (MiB) |",
+        "|---|---|---|---|",
+    ]
     for row in rows:
         growth = row["peak"] - rows[0]["peak"]
         scoring = row["peak"] - row["before"]
-        print(f"| {row['n']:,} | {row['peak']:.0f} | {growth:+.0f} | {scoring:+.0f} |")
+        lines.append(f"| {row['n']:,} | {row['peak']:.0f} | {growth:+.0f} | {scoring:+.0f} |")
+    lines += ["", f"{machine_line(record)}; commit {commit_of(record)}"]
+    return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=256)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--memory", help="comma-separated N: peak memory per N instead")
-    parser.add_argument("--extractor", default="inception", choices=["inception", "classifier"])
-    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    if args.child is not None:
-        return memory_child(args.child, args.extractor, args.batch_size)
-    if args.memory:
-        sizes = [int(n) for n in args.memory.split(",")]
-        return memory_table(sizes, args.extractor, args.batch_size, args.threads)
+def measure_fid(args: argparse.Namespace) -> dict[str, Any]:
+    """Both implementations' FID and seconds, alternating ``--repeats`` times."""
     weights = inception_weights()
     extractor = InceptionFeatures(weights, batch_size=args.batch_size)
     real, fake = images(args.n, 0), images(args.n, 1)
@@ -152,26 +154,96 @@ def main() -> None:
 
     times: dict[str, list[float]] = {"ganlab": [], "torch-fidelity": []}
     values: dict[str, float] = {}
-    memory = {"start": peak_mib()}
+    start_mib = peak_mib()
     for _ in range(args.repeats):
         for name, run in (("ganlab", ganlab_fid), ("torch-fidelity", fidelity_fid)):
             start = time.perf_counter()
             values[name] = run()
             times[name].append(time.perf_counter() - start)
-    memory["end"] = peak_mib()
+    return {
+        "fid": values,
+        "seconds": {name: statistics.median(ts) for name, ts in times.items()},
+        "peak_mib": {"start": start_mib, "end": peak_mib()},
+        "weights": str(weights.source),
+    }
 
-    images_scored = 2 * args.n
-    print(f"FID of {args.n} vs {args.n} 32x32 images, Inception on CPU, {args.threads} threads")
-    print("| implementation | FID | seconds (median) | images/s | ratio vs torch-fidelity |")
-    print("|---|---|---|---|---|")
-    base = statistics.median(times["torch-fidelity"])
-    for name, ts in times.items():
-        median = statistics.median(ts)
-        print(
-            f"| {name} | {values[name]:.4f} | {median:.1f} | {images_scored / median:.1f} "
-            f"| {base / median:.2f} |"
+
+def fid_table(record: dict[str, Any]) -> str:
+    o, seconds = record["argv"], record["seconds"]
+    lines = [
+        f"FID of {o['n']} vs {o['n']} 32x32 images, Inception ({record['weights']} weights) on "
+        f"CPU, median of {o['repeats']} runs",
+        "",
+        "| implementation | FID | seconds (median) | images/s | speed vs torch-fidelity |",
+        "|---|---|---|---|---|",
+    ]
+    for name, median in seconds.items():
+        lines.append(
+            f"| {name} | {record['fid'][name]:.4f} | {median:.1f} | {2 * o['n'] / median:.1f} "
+            f"| {seconds['torch-fidelity'] / median:.2f} |"
         )
-    print(f"peak memory {memory['start']:.0f} -> {memory['end']:.0f} MiB")
+    peak = record["peak_mib"]
+    lines += [
+        "",
+        f"peak memory {peak['start']:.0f} -> {peak['end']:.0f} MiB; {machine_line(record)}; "
+        f"commit {commit_of(record)}",
+    ]
+    return "\n".join(lines)
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--memory", help="comma-separated N: peak memory per N instead")
+    parser.add_argument("--extractor", default="inception", choices=["inception", "classifier"])
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    table_options(parser, "metrics_throughput")
+    fresh_option(parser)
+    return parser
+
+
+def fid_options(args: argparse.Namespace) -> dict[str, int]:
+    """The FID timing's cache key."""
+    return {k: getattr(args, k) for k in ("n", "repeats", "batch_size", "threads")}
+
+
+def memory_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The memory measurement's cache key."""
+    sizes = [int(n) for n in args.memory.split(",")]
+    return {
+        "sizes": sizes,
+        "extractor": args.extractor,
+        "batch_size": args.batch_size,
+        "threads": args.threads,
+    }
+
+
+def main() -> None:
+    args = parser().parse_args()
+    torch.set_num_threads(args.threads)
+    if args.child is not None:
+        return memory_child(args.child, args.extractor, args.batch_size)
+    if args.memory:
+        o = memory_options(args)
+        record = measured(
+            args.cache,
+            "memory",
+            o,
+            args.fresh,
+            partial(measure_memory, o["sizes"], args.extractor, args.batch_size, args.threads),
+        )
+        result = memory_table(record)
+    else:
+        record = measured(
+            args.cache, "fid", fid_options(args), args.fresh, partial(measure_fid, args)
+        )
+        result = fid_table(record)
+    print(f"\n{result}")
+    if args.out:
+        args.out.write_text(result + "\n")
 
 
 if __name__ == "__main__":

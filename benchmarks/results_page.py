@@ -28,9 +28,12 @@ from typing import Any
 import anomaly
 import augmentation
 import conditional
+import faults
+import metrics_throughput
 import mode_coverage
 import small_data
 import stacked_mnist
+import train_throughput
 from runs import cache_path, commit_of, mean_se
 
 HERE = Path(__file__).resolve().parent
@@ -55,9 +58,9 @@ class Benchmark:
     script: str  # its file in benchmarks/
     command: str  # reproduces the section (the script's defaults)
     see: str  # where the numbers are discussed (a docs link, or "")
-    cache: str | None = None  # its folder in benchmarks/results/; None: it keeps no cache
-    load: Callable[[Path], tuple[list[Record], list[str]]] | None = None  # records, left out
-    tables: Callable[[list[Record]], list[str]] | None = None
+    cache: str  # its folder in benchmarks/results/
+    load: Callable[[Path], tuple[list[Record], list[str]]]  # records, and the stems left out
+    tables: Callable[[list[Record]], list[str]]
 
 
 def cached_runs(folder: Path, argv_of: Callable[[str], Any]) -> tuple[list[Record], list[str]]:
@@ -422,6 +425,44 @@ def small_data_tables(records: list[Record]) -> list[str]:
     ]
 
 
+# Timings and fault injection: one record each at the scripts' default options
+
+# the memory table's documented command (metrics_throughput.py's docstring)
+METRICS_MEMORY = ["--memory", "1000,10000,50000", "--extractor", "classifier"]
+
+
+def throughput_argv(stem: str) -> dict[str, Any]:
+    if stem != "throughput":
+        raise KeyError(stem)
+    return train_throughput.options(train_throughput.parser().parse_args([]))
+
+
+def metrics_argv(stem: str) -> dict[str, Any]:
+    if stem == "fid":
+        return metrics_throughput.fid_options(metrics_throughput.parser().parse_args([]))
+    if stem == "memory":
+        return metrics_throughput.memory_options(
+            metrics_throughput.parser().parse_args(METRICS_MEMORY)
+        )
+    raise KeyError(stem)
+
+
+def metrics_tables(records: list[Record]) -> list[str]:
+    tables = {"fid": metrics_throughput.fid_table, "memory": metrics_throughput.memory_table}
+    lines = []
+    for record in records:
+        if record["stem"] == "memory":
+            lines += [f"`python benchmarks/metrics_throughput.py {' '.join(METRICS_MEMORY)}`:", ""]
+        lines += [tables[record["stem"]](record), ""]
+    return lines[:-1]
+
+
+def faults_argv(stem: str) -> dict[str, Any]:
+    if stem != "faults":
+        raise KeyError(stem)
+    return faults.options()
+
+
 # Stacked MNIST
 
 
@@ -594,20 +635,29 @@ BENCHMARKS = [
     Benchmark(
         "Training throughput",
         "train_throughput.py",
-        "make bench",
+        "python benchmarks/train_throughput.py",
         "",
+        "train_throughput",
+        partial(cached_runs, argv_of=throughput_argv),
+        lambda records: [train_throughput.table(records[0])],
     ),
     Benchmark(
         "Metrics",
         "metrics_throughput.py",
         "python benchmarks/metrics_throughput.py",
         "[Evaluation](evaluation.md)",
+        "metrics_throughput",
+        partial(cached_runs, argv_of=metrics_argv),
+        metrics_tables,
     ),
     Benchmark(
         "Fault injection",
         "faults.py",
         "python benchmarks/faults.py",
         "[Reliability](reliability.md#fault-injection)",
+        "faults",
+        partial(cached_runs, argv_of=faults_argv),
+        lambda records: [faults.table(records[0])],
     ),
     Benchmark(
         "Learning-test calibration",
@@ -639,13 +689,6 @@ def section(benchmark: Benchmark, results: Path) -> list[str]:
     if benchmark.see:
         lines[-1] += f" What the numbers mean: {benchmark.see}."
     lines += ["", *how_measured(benchmark.script), ""]
-    if benchmark.cache is None or benchmark.load is None or benchmark.tables is None:
-        return [
-            *lines,
-            f"No cached results yet: `benchmarks/{benchmark.script}` prints its table but keeps "
-            "no record in `benchmarks/results/`, so this page has none to show until it does; "
-            f"`{benchmark.command}` measures and prints it.",
-        ]
     folder = results / benchmark.cache
     records, others = benchmark.load(folder) if folder.is_dir() else ([], [])
     if records:

@@ -72,6 +72,56 @@ def cached(cache: Path, stem: str, argv: Any, compute: Callable[[], dict[str, An
     return record
 
 
+def machine() -> dict[str, Any]:
+    """What a timing depends on besides the code: the CPU, its cores, torch and its threads."""
+    import platform
+
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:  # the model name, where Linux says it
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+    }
+
+
+def machine_line(record: Mapping[str, Any]) -> str:
+    """The line under a timing table saying where it was measured.
+
+    >>> machine_line({"machine": {"cpu": "AMD EPYC", "cores": 2, "torch": "2.9.1", "threads": 2}})
+    'measured on AMD EPYC (2 cores), torch 2.9.1, 2 threads'
+    """
+    m = record.get("machine")
+    if not m:
+        return "machine not recorded"
+    return (
+        f"measured on {m['cpu']} ({m['cores']} cores), torch {m['torch']}, {m['threads']} threads"
+    )
+
+
+def measured(
+    cache: Path, stem: str, options: Mapping[str, Any], fresh: bool, compute: Callable[[], dict]
+) -> dict[str, Any]:
+    """A timing benchmark's record for these ``options``: from the cache, or (absent, or
+    ``fresh``: a new measurement wanted, e.g. after a change to the code) measured now, with
+    the :func:`machine` it ran on."""
+    if fresh:
+        cache_path(cache, stem, dict(options)).unlink(missing_ok=True)
+    return cached(cache, stem, dict(options), lambda: {**compute(), "machine": machine()})
+
+
+def fresh_option(parser: argparse.ArgumentParser) -> None:
+    """``--fresh``: measure again instead of reusing the cached record of the same options."""
+    parser.add_argument("--fresh", action="store_true", help="measure again, replace the cache")
+
+
 def commit_of(record: Mapping[str, Any]) -> str:
     """The commit that produced a cached record, as the tables name it.
 

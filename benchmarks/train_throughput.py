@@ -6,7 +6,10 @@ alternate (plain, ganlab, plain, ganlab, ...) so both see the same machine load;
 shows the median steps/s of each and the ratio. Targets: ganlab/plain >= 0.90 for DCGAN 32 px
 batch 64, >= 0.75 for the 2-D MLP GAN at batch 512.
 
-    python benchmarks/train_throughput.py [--repeats 3] [--steps 150]
+    python benchmarks/train_throughput.py [--repeats 3] [--steps 150] [--threads 2] [--fresh]
+
+The result is kept in ``benchmarks/results/train_throughput/`` with the machine and commit that
+measured it; the same options reuse it unless ``--fresh``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from __future__ import annotations
 import argparse
 import copy
 import statistics
+import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,8 +27,10 @@ from typing import Any
 import lightning as L
 import torch
 import torch.nn.functional as F
+from runs import commit_of, fresh_option, machine_line, measured, table_options
 from torch import nn
 
+from ganlab.compat import logging_step
 from ganlab.data import MNIST5k, RingMixture
 from ganlab.models import GAN
 from ganlab.models.ema import ema_beta, ema_update
@@ -83,11 +90,11 @@ class StepTimer(L.Callback):
         self.steps, self.start, self.rate = steps, 0.0, 0.0
 
     def on_train_batch_start(self, trainer: L.Trainer, *_: Any) -> None:
-        if trainer.fit_loop.epoch_loop._batches_that_stepped == WARMUP:
+        if logging_step(trainer) == WARMUP:
             self.start = time.perf_counter()
 
     def on_train_batch_end(self, trainer: L.Trainer, *_: Any) -> None:
-        if trainer.fit_loop.epoch_loop._batches_that_stepped == WARMUP + self.steps:
+        if logging_step(trainer) == WARMUP + self.steps:
             self.rate = self.steps / (time.perf_counter() - self.start)
             trainer.should_stop = True
 
@@ -116,39 +123,48 @@ def ganlab_loop(
     return timer.rate
 
 
-def main() -> None:
+CASES = [
+    Case(
+        "DCGAN 32px, batch 64, width 32",
+        lambda: (DCGANGenerator(64, (1, 32, 32), 32), DCGANDiscriminator((1, 32, 32), 32)),
+        lambda: MNIST5k(shape=(1, 32, 32), batch_size=64),
+        0.90,
+    ),
+    Case(
+        "2-D MLP GAN, batch 512",
+        lambda: (
+            MLPGenerator(16, (2,), (256, 256, 256), output="linear"),
+            MLPDiscriminator((2,), (256, 256, 256)),
+        ),
+        lambda: RingMixture(shape=(2,), batch_size=512),
+        0.75,
+    ),
+]
+
+
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
         "--steps", type=int, default=150, help="timed steps per run (after warm-up)"
     )
     parser.add_argument("--log-every", type=int, default=20)
-    args = parser.parse_args()
+    parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
+    table_options(parser, "train_throughput")
+    fresh_option(parser)
+    return parser
 
-    import tempfile
-    import warnings
 
+def options(args: argparse.Namespace) -> dict[str, int]:
+    """What the measurement depends on besides the machine and the code (the cache key)."""
+    return {k: getattr(args, k) for k in ("repeats", "steps", "log_every", "threads")}
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """Median steps/s of the plain loop and of ganlab's step, per case, alternating runs."""
     warnings.filterwarnings("ignore")
-    torch.set_num_threads(torch.get_num_threads())
-    cases = [
-        Case(
-            "DCGAN 32px, batch 64, width 32",
-            lambda: (DCGANGenerator(64, (1, 32, 32), 32), DCGANDiscriminator((1, 32, 32), 32)),
-            lambda: MNIST5k(shape=(1, 32, 32), batch_size=64),
-            0.90,
-        ),
-        Case(
-            "2-D MLP GAN, batch 512",
-            lambda: (
-                MLPGenerator(16, (2,), (256, 256, 256), output="linear"),
-                MLPDiscriminator((2,), (256, 256, 256)),
-            ),
-            lambda: RingMixture(shape=(2,), batch_size=512),
-            0.75,
-        ),
-    ]
     rows = []
-    for case in cases:
+    for case in CASES:
         plain, ours = [], []
         for repeat in range(args.repeats):
             torch.manual_seed(repeat)
@@ -160,17 +176,46 @@ def main() -> None:
             )
             with tempfile.TemporaryDirectory() as tmp:
                 ours.append(ganlab_loop(g, d, dm_ours, args.steps, args.log_every, tmp))
-        p, o = statistics.median(plain), statistics.median(ours)
-        rows.append((case.name, p, o, o / p, case.target))
+        rows.append(
+            {
+                "case": case.name,
+                "plain": statistics.median(plain),
+                "ganlab": statistics.median(ours),
+                "target": case.target,
+            }
+        )
+    return {"rows": rows}
 
-    print(
-        f"\ntorch {torch.__version__}, {torch.get_num_threads()} threads, {args.repeats} repeats x {args.steps} steps (median)"
-    )
-    print("| case | plain steps/s | ganlab steps/s | ganlab/plain | target |")
-    print("|---|---|---|---|---|")
-    for name, p, o, ratio, target in rows:
-        verdict = "ok" if ratio >= target else "BELOW"
-        print(f"| {name} | {p:.1f} | {o:.1f} | {ratio:.2f} | >= {target:.2f} {verdict} |")
+
+def table(record: dict[str, Any]) -> str:
+    """The record as a markdown table, with where and by which commit it was measured."""
+    o = record["argv"]
+    lines = [
+        f"{o['repeats']} repeats x {o['steps']} steps each (median), losses read every "
+        f"{o['log_every']} steps",
+        "",
+        "| case | plain steps/s | ganlab steps/s | ganlab/plain | target |",
+        "|---|---|---|---|---|",
+    ]
+    for row in record["rows"]:
+        ratio = row["ganlab"] / row["plain"]
+        verdict = "ok" if ratio >= row["target"] else "BELOW"
+        lines.append(
+            f"| {row['case']} | {row['plain']:.1f} | {row['ganlab']:.1f} | {ratio:.2f} "
+            f"| >= {row['target']:.2f} {verdict} |"
+        )
+    lines += ["", f"{machine_line(record)}; commit {commit_of(record)}"]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    args = parser().parse_args()
+    torch.set_num_threads(args.threads)
+    record = measured(args.cache, "throughput", options(args), args.fresh, lambda: measure(args))
+    result = table(record)
+    print(f"\n{result}")
+    if args.out:
+        args.out.write_text(result + "\n")
 
 
 if __name__ == "__main__":
