@@ -22,13 +22,15 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m ganlab.train experiment=demo
 
+# one worker per core (-n auto), each with one intra-op thread (tests/conftest.py); worksteal
+# keeps both cores busy when the long learning tests come last
 test: $(STAMP)
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -m "not slow" -n auto --dist worksteal
 
 # The learning tests again on the portable kernels (no AVX): a GAN's trajectory depends on the
 # CPU's kernels, so a threshold that holds only on this machine's fails here (CI runs this too).
 test-kernels: $(STAMP)
-	ATEN_CPU_CAPABILITY=default $(PY) -m pytest -q -p no:cacheprovider tests/learning -m "not slow"
+	ATEN_CPU_CAPABILITY=default $(PY) -m pytest -q -p no:cacheprovider tests/learning -m "not slow" -n auto --dist worksteal
 
 # Rerun the learning tests over seeds x kernel sets x threads; rewrites tests/learning/CALIBRATION.md
 calibrate: $(STAMP)

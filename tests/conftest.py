@@ -15,8 +15,12 @@ from ganlab.networks import MLPDiscriminator, MLPGenerator
 
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
-# 2 intra-op threads (this machine's cores); GANLAB_TEST_THREADS overrides it for calibration
-torch.set_num_threads(int(os.environ.get("GANLAB_TEST_THREADS", "2")))
+# The machine's cores shared by pytest-xdist's workers (`make test` runs one per core: one
+# intra-op thread each; a plain `pytest` gets 2); GANLAB_TEST_THREADS overrides it, as for the
+# calibration. Subprocesses started by helpers.run_cli use the same number.
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+_THREADS = max(1, (os.cpu_count() or 1) // _WORKERS) if _WORKERS else 2
+torch.set_num_threads(int(os.environ.get("GANLAB_TEST_THREADS", _THREADS)))
 
 
 @pytest.fixture

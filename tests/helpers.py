@@ -42,12 +42,20 @@ def run_cli(
     env: dict[str, str] | None = None,
     check: bool = True,  # False: a failure is expected; its output is returned
 ) -> str:
-    """Run ``python -m <args>`` in a fresh interpreter; return its output, fail with it."""
+    """Run ``python -m <args>`` in a fresh interpreter with this process's intra-op thread
+    count (results computed in both compare bit for bit); return its output, fail with it."""
     import os
     import subprocess
     import sys
 
-    full_env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", **(env or {})}
+    threads = str(torch.get_num_threads())
+    full_env = {
+        **os.environ,
+        "WANDB_MODE": "offline",
+        "WANDB_SILENT": "true",
+        "OMP_NUM_THREADS": threads,
+        **(env or {}),
+    }
     result = subprocess.run(
         [sys.executable, "-m", *args],
         capture_output=True,
