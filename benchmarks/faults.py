@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 from PIL import Image
-from runs import commit_of, fresh_option, measured, table_options
+from runs import commit_of, measured, measured_options
 
 from ganlab.checkpoints import read_checkpoint
 
@@ -243,8 +243,7 @@ def table(record: dict[str, Any]) -> str:
 
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    table_options(parser, "faults")
-    fresh_option(parser)
+    measured_options(parser, "faults")
     return parser
 
 

@@ -37,7 +37,7 @@ from typing import Any
 
 import torch
 import torch_fidelity
-from runs import commit_of, fresh_option, machine_line, measured, table_options
+from runs import commit_of, machine_line, measured, measured_options
 from torch import Tensor
 from torch.utils.data import Dataset
 
@@ -200,8 +200,7 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--memory", help="comma-separated N: peak memory per N instead")
     parser.add_argument("--extractor", default="inception", choices=["inception", "classifier"])
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
-    table_options(parser, "metrics_throughput")
-    fresh_option(parser)
+    measured_options(parser, "metrics_throughput")
     return parser
 
 

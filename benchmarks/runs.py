@@ -117,8 +117,10 @@ def measured(
     return cached(cache, stem, dict(options), lambda: {**compute(), "machine": machine()})
 
 
-def fresh_option(parser: argparse.ArgumentParser) -> None:
-    """``--fresh``: measure again instead of reusing the cached record of the same options."""
+def measured_options(parser: argparse.ArgumentParser, cache: str) -> None:
+    """:func:`table_options` and ``--fresh``: measure again instead of reusing the cached record
+    of the same options (:func:`measured`)."""
+    table_options(parser, cache)
     parser.add_argument("--fresh", action="store_true", help="measure again, replace the cache")
 
 

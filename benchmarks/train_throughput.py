@@ -27,7 +27,7 @@ from typing import Any
 import lightning as L
 import torch
 import torch.nn.functional as F
-from runs import commit_of, fresh_option, machine_line, measured, table_options
+from runs import commit_of, machine_line, measured, measured_options
 from torch import nn
 
 from ganlab.compat import logging_step
@@ -150,8 +150,7 @@ def parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--log-every", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
-    table_options(parser, "train_throughput")
-    fresh_option(parser)
+    measured_options(parser, "train_throughput")
     return parser
 
 
