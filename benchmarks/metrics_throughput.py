@@ -37,7 +37,7 @@ from typing import Any
 
 import torch
 import torch_fidelity
-from runs import commit_of, machine_line, measured, measured_options
+from runs import commit_of, ensure_classifier, machine_line, measured, measured_options
 from torch import Tensor
 from torch.utils.data import Dataset
 
@@ -75,11 +75,14 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def classifiers() -> Path:
+    return Path(os.environ.get("GANLAB_CACHE", "~/.cache/ganlab")).expanduser() / "classifiers"
+
+
 def extractor_named(name: str, batch_size: int) -> FeatureExtractor:
     if name == "inception":
         return InceptionFeatures(inception_weights(), batch_size=batch_size)
-    cache = Path(os.environ.get("GANLAB_CACHE", "~/.cache/ganlab")).expanduser()
-    return ClassifierFeatures(directory=str(cache / "classifiers"), data="mnist5k")
+    return ClassifierFeatures(directory=str(classifiers()), data="mnist5k")
 
 
 def memory_child(n: int, extractor_name: str, batch_size: int) -> None:
@@ -100,6 +103,8 @@ def memory_child(n: int, extractor_name: str, batch_size: int) -> None:
 
 def measure_memory(sizes: list[int], extractor: str, batch_size: int, threads: int) -> dict:
     """Each N scored in its own process (peak RSS is per process)."""
+    if extractor == "classifier":  # trained once, before any process measures
+        ensure_classifier(classifiers(), "mnist5k")
     rows = []
     for n in sizes:
         command = [sys.executable, __file__, "--child", str(n), "--extractor", extractor]
