@@ -31,7 +31,7 @@ MODEL = [
     "model.generator.latent_dim=64",
     "model.generator.base_channels=32",
     "model.discriminator.base_channels=32",
-    "model.ema_half_life_kimg=5",
+    "model.ema.half_life_kimg=5",
 ]
 METHODS = ["discriminator", "inversion", "encoder", "combined", "knn"]
 LABELS = {

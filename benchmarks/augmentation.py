@@ -38,8 +38,8 @@ SMALL = [  # the CPU-sized CGAN of benchmarks/conditional.py, with DiffAugment
     "model.generator.latent_dim=64",
     "model.generator.base_channels=32",
     "model.discriminator.base_channels=32",
-    "model.ema_half_life_kimg=5",
-    "model/augment=diffaugment",
+    "model.ema.half_life_kimg=5",
+    "model/d_input=diffaugment",
     "callbacks.evaluation.every_kimg=0",
 ]
 ARMS = ("real", "real+GAN", "GAN")

@@ -44,7 +44,7 @@ SMALL = [
     "model.generator.latent_dim=64",
     "model.generator.base_channels=32",
     "model.discriminator.base_channels=32",
-    "model.ema_half_life_kimg=5",
+    "model.ema.half_life_kimg=5",
 ]
 VARIANTS: dict[str, list[str]] = {
     "cgan": ["model=cgan", *SMALL],
@@ -55,20 +55,20 @@ VARIANTS: dict[str, list[str]] = {
         "model.generator.latent_dim=64",
         "model.generator.channels=64",
         "model.discriminator.channels=64",
-        "model.ema_half_life_kimg=5",
+        "model.ema.half_life_kimg=5",
     ],
     # DCGAN nets at SNGAN's settings: D's hinge loss reaches 0 within the first kimg (n_dis 5)
     "cgan_pd_dcgan": ["model=cgan_pd", "model/arch=dcgan", *SMALL],
     "cgan_pd_dcgan_ndis1": ["model=cgan_pd", "model/arch=dcgan", "model.n_critic=1", *SMALL],
     "infogan": ["model=infogan", *SMALL[1:]],  # the paper's 62-d uniform noise
     # DiffAugment: Q reads augmented fakes, so the code has to go to the digit's shape
-    "infogan_diffaug": ["model=infogan", "model/augment=diffaugment", *SMALL[1:]],
+    "infogan_diffaug": ["model=infogan", "model/d_input=diffaugment", *SMALL[1:]],
     # translation alone: the code cannot hide in the digit's position either, at less cost to
     # the samples than color and cutout
     "infogan_translation": [
         "model=infogan",
-        "model/augment=diffaugment",
-        "model.augment.policy=translation",
+        "model/d_input=diffaugment",
+        "model.d_input.augment.policy=translation",
         *SMALL[1:],
     ],
 }

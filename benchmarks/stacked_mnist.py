@@ -37,7 +37,7 @@ VARIANTS: dict[str, list[str]] = {
     "pacdcgan2": ["model.pack=2"],
     "pacdcgan4": ["model.pack=4"],
     "minibatch_stddev": ["model.discriminator.minibatch=stddev"],
-    "unrolled5": ["model.unrolled_steps=5"],
+    "unrolled5": ["model/unroll=second_order"],
     "wgan_gp": ["model=wgan_gp", "model/arch=dcgan"],
 }
 PUBLISHED = [  # (method, modes, KL, setup)

@@ -1,7 +1,14 @@
-"""Differentiable Augmentation (DiffAugment; Zhao et al. 2020, "Differentiable Augmentation for
-Data-Efficient GAN Training") for image batches ``(B, C, H, W)`` in [-1, 1].
+"""What D sees of real and fake samples: the D-input transforms of ``model.d_input``.
 
-The same random augmentation family is applied to real *and* fake images before the
+A transform is called as ``transform(x, kimg=...)`` on every D input in training (real and
+fake alike, in the order of ``model.d_input``), ``kimg`` being how far training is:
+
+- :class:`DiffAugment` (``model/d_input=diffaugment``) — Differentiable Augmentation (Zhao et al.
+  2020, "Differentiable Augmentation for Data-Efficient GAN Training") for image batches
+  ``(B, C, H, W)`` in [-1, 1];
+- :class:`InstanceNoise` (``model/d_input=instance_noise``) — Gaussian noise annealed to 0.
+
+DiffAugment applies the same random augmentation family to real *and* fake images before the
 discriminator. Every transform is differentiable with respect to its input, so the generator's
 gradient flows back through the augmentation. Each sample draws its own random parameters.
 
@@ -19,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 import torch
 from einops import rearrange
@@ -27,13 +34,21 @@ from torch import Tensor
 
 __all__ = [
     "POLICIES",
+    "DInputTransform",
     "DiffAugment",
+    "InstanceNoise",
     "apply_color",
     "color",
     "cutout",
     "small_data_remedy",
     "translation",
 ]
+
+
+class DInputTransform(Protocol):
+    """A D-input transform: ``x`` as D sees it, ``kimg`` thousand real images into training."""
+
+    def __call__(self, x: Tensor, *, kimg: float) -> Tensor: ...
 
 
 def _check_images(x: Tensor, who: str) -> None:
@@ -207,6 +222,7 @@ class DiffAugment:
     cutout_ratio: float = 0.5  # side of the cut-out square as a fraction of the image size
     probability: float = 1.0  # chance that a given sample is augmented (else left unchanged)
     transforms: tuple[str, ...] = field(init=False)
+    images_only: ClassVar[bool] = True  # read by GAN: (B, C, H, W) samples only
 
     def __post_init__(self) -> None:
         names = tuple(name.strip() for name in str(self.policy).split(",") if name.strip())
@@ -232,7 +248,13 @@ class DiffAugment:
             return lambda x, g: translation(x, self.translation_ratio, g)
         return lambda x, g: cutout(x, self.cutout_ratio, g)
 
-    def __call__(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    def __call__(
+        self,
+        x: Tensor,
+        generator: torch.Generator | None = None,
+        *,
+        kimg: float = 0.0,  # unused: the policy is the same throughout training
+    ) -> Tensor:
         """Augment ``x`` of shape (B, C, H, W); ``generator`` makes the draws reproducible."""
         _check_images(x, "DiffAugment")
         if self.probability == 0.0 or not self.transforms:
@@ -247,29 +269,66 @@ class DiffAugment:
         return out
 
 
+@dataclass(frozen=True)
+class InstanceNoise:
+    """Instance noise (Sønderby et al. 2017; Arjovsky & Bottou 2017): Gaussian noise on every D
+    input, its std annealed linearly from ``std`` to 0 over ``anneal_kimg``, so the supports of
+    the real and fake distributions overlap early in training. For any data shape.
+
+    >>> noise = InstanceNoise(std=0.2, anneal_kimg=100.0)
+    >>> noise.std_at(kimg=50.0), noise.std_at(kimg=200.0)
+    (0.1, 0.0)
+    >>> x = torch.zeros(3, 2)
+    >>> noise(x, kimg=100.0) is x  # annealed away: the input as it is
+    True
+    """
+
+    std: float = 0.1  # at the start of training, in data units ([-1, 1] images)
+    anneal_kimg: float = 500.0  # thousands of real images over which it falls to 0
+
+    def __post_init__(self) -> None:
+        assert self.std >= 0 and self.anneal_kimg > 0, (
+            f"instance noise needs std >= 0 and anneal_kimg > 0, got {self.std} and "
+            f"{self.anneal_kimg}"
+        )
+
+    def std_at(self, kimg: float) -> float:
+        return self.std * max(0.0, 1.0 - kimg / self.anneal_kimg)
+
+    def __call__(self, x: Tensor, *, kimg: float) -> Tensor:
+        std = self.std_at(kimg)
+        return x + std * torch.randn_like(x) if std > 0 else x
+
+
 def small_data_remedy(
     model: MutableMapping[str, Any], remedy: Mapping[str, Any], images: int | None
 ) -> str | None:
     """Give D the ``remedy`` augmentation of a small image training set, in the model config.
 
     ``remedy`` is the train config's ``small_data`` node: ``below`` (training images under which
-    it applies; 0: never) and ``augment`` (a ``model/augment`` node; null: none). It applies to
-    a model config with no augmentation of its own (``augment: null``), on image data only.
-    Returns the line that says what was done, or None.
+    it applies; 0: never) and ``d_input`` (``model/d_input`` entries by name, e.g. ``augment``:
+    DiffAugment). It applies to a model config with none of those entries of its own, on image
+    data only, and goes first in D's input (before e.g. instance noise). Returns the line that
+    says what was done, or None.
 
-    >>> model = {"augment": None}
-    >>> remedy = {"below": 2000, "augment": {"_target_": "ganlab.augment.DiffAugment"}}
+    >>> model = {"d_input": {}}
+    >>> remedy = {"below": 2000, "d_input": {"augment": {"_target_": "ganlab.augment.DiffAugment"}}}
     >>> small_data_remedy(model, remedy, images=500)[:56]
     'small data: 500 training images (below small_data.below='
-    >>> model["augment"]["_target_"], small_data_remedy({"augment": None}, remedy, 5000)
+    >>> model["d_input"]["augment"]["_target_"], small_data_remedy({}, remedy, 5000)
     ('ganlab.augment.DiffAugment', None)
     """
-    below, augment = remedy.get("below") or 0, remedy.get("augment")
-    if images is None or images >= below or augment is None or model.get("augment") is not None:
+    below, entries = remedy.get("below") or 0, dict(remedy.get("d_input") or {})
+    own = dict(model.get("d_input") or {})
+    if images is None or images >= below or not entries or entries.keys() & own.keys():
         return None
-    model["augment"] = augment
+    model["d_input"] = {**entries, **own}
+    names = ", ".join(
+        f"{spec['_target_'].rsplit('.', 1)[-1]} (model.d_input.{key})"
+        for key, spec in entries.items()
+    )
     return (
         f"small data: {images:,} training images (below small_data.below={below:,}), so D sees "
-        f"them through {augment['_target_'].rsplit('.', 1)[-1]} (model.augment), the remedy "
-        "for a D that memorizes a small training set; small_data.below=0 turns this off"
+        f"them through {names}, the remedy for a D that memorizes a small training set; "
+        "small_data.below=0 turns this off"
     )

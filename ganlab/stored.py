@@ -93,8 +93,13 @@ ALLOWED: frozenset[str] = frozenset(
         "ganlab.losses.R2",
         "ganlab.losses.DRAGAN",
         "ganlab.losses.WeightClipping",
-        # augmentation (model/augment)
+        # D-input transforms (model/d_input) and the step's components (model.unroll, model.ema,
+        # model.schedulers)
         "ganlab.augment.DiffAugment",
+        "ganlab.augment.InstanceNoise",
+        "ganlab.models.Unroll",
+        "ganlab.models.EMA",
+        "ganlab.models.Schedulers",
         # LightningModules (model)
         "ganlab.models.GAN",
         "ganlab.models.ConditionalGAN",
@@ -112,7 +117,7 @@ ALLOWED: frozenset[str] = frozenset(
         "ganlab.data.RingMixture",
         "ganlab.data.GridMixture",
         "ganlab.data.ClassSubset",
-        # optimizers and schedulers (model/optim, model.*_scheduler)
+        # optimizers and schedulers (model/optim, model.schedulers)
         *(f"torch.optim.{name}" for name in _OPTIMIZERS),
         *(f"torch.optim.lr_scheduler.{name}" for name in _SCHEDULERS),
     ]

@@ -101,7 +101,7 @@ def preflight(cfg: DictConfig) -> L.LightningDataModule:
 
 def _remedy_small_data(cfg: DictConfig, datamodule: L.LightningDataModule) -> None:
     """Below ``small_data.below`` training images of at least ``small_data.min_side`` px, a
-    model with no augmentation of its own gets ``small_data.augment``
+    model with no augmentation of its own gets ``small_data.d_input``
     (:func:`~ganlab.augment.small_data_remedy`); said once."""
     remedy = cfg.get("small_data")
     shape = tuple(getattr(datamodule, "shape", ()))

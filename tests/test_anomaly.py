@@ -108,7 +108,7 @@ def test_scores_separate_a_held_out_digit_after_a_short_fit(tmp_path: Path) -> N
         "model=dcgan",
         "model.generator.base_channels=32",
         "model.discriminator.base_channels=32",
-        "model.ema_half_life_kimg=2",
+        "model.ema.half_life_kimg=2",
         "normal_classes=[1,2,3,4,5,6,7,8,9]",
         "logger=none",
         "max_kimg=10",

@@ -235,10 +235,10 @@ def test_small_image_sets_get_diffaugment_and_say_so(
     cfg = compose_train(tmp_path, *overrides)
     with caplog.at_level(logging.INFO):
         _remedy_small_data(cfg, instantiate(cfg.data))
-    augment = cfg.model.get("augment")
-    assert (augment is not None) == augmented, augment
+    d_input = cfg.model.get("d_input") or {}
+    assert ("augment" in d_input) == augmented, d_input
     if augmented:
-        assert augment._target_ == "ganlab.augment.DiffAugment"
+        assert d_input.augment._target_ == "ganlab.augment.DiffAugment"
         assert "small data: 100 training images (below small_data.below=2,000)" in caplog.text
         assert "small_data.below=0 turns this off" in caplog.text
 
@@ -248,14 +248,20 @@ def test_the_remedy_never_replaces_the_models_own_augmentation(tmp_path: Path) -
 
     from ganlab.train import _remedy_small_data
 
-    own = ("model/augment=diffaugment", "model.augment.policy=color")
+    own = ("model/d_input=diffaugment", "model.d_input.augment.policy=color")
     cfg = compose_train(tmp_path, "data=subset", "data.per_class=10", *own)
     _remedy_small_data(cfg, instantiate(cfg.data))
-    assert cfg.model.augment.policy == "color"
+    assert cfg.model.d_input.augment.policy == "color"
+    noise = compose_train(
+        tmp_path, "data=subset", "data.per_class=10", "model/d_input=instance_noise"
+    )
+    _remedy_small_data(noise, instantiate(noise.data))  # noise alone: augmented, then noised
+    assert list(noise.model.d_input) == ["augment", "noise"]
 
 
 def test_a_small_data_run_trains_and_checkpoints_with_the_remedy(tmp_path: Path) -> None:
     model, _ = fit(tmp_path, "data=subset", "data.per_class=10", *SMALL_NETS, "max_kimg=0.5")
-    assert isinstance(model.augment, DiffAugment)
+    assert isinstance(model.d_input["augment"], DiffAugment)
     checkpoint = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
-    assert checkpoint["hyper_parameters"]["augment"]["_target_"] == "ganlab.augment.DiffAugment"
+    stored = checkpoint["hyper_parameters"]["d_input"]
+    assert stored["augment"]["_target_"] == "ganlab.augment.DiffAugment"

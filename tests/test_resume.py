@@ -61,7 +61,7 @@ def _equal_states(a: Any, b: Any, where: str = "") -> list[str]:
             "data=grid25",
             "model=gan",
             "model.pack=2",
-            "model.instance_noise=0.1",
+            "model/d_input=instance_noise",
             "data.samples_per_epoch=1280",
             "data.batch_size=128",
         ],

@@ -153,7 +153,7 @@ def test_load_generator_refuses_and_writes_nothing(craft: Craft, marker: Path) -
         # a partial (the optimizers are partials) of a function outside the list
         ("g_optimizer", "partial", f"'{WRITE}'"),
         # the payload inside an interpolation: created when resolved, then checked
-        ("augment", "interpolation", f"'{WRITE}'"),
+        ("ema", "interpolation", f"'{WRITE}'"),
         # an escaped interpolation resolves to one Hydra would resolve again when building
         ("loss", "escaped", "the value '${oc.env:HOME}'"),
         ("loss", "not_a_name", "to build ['pathlib.Path', 'write_text']"),

@@ -253,7 +253,7 @@ class GANDoctor(EveryKimg):
                     "collapse",
                     f"mode collapse suspected at {kimg:.0f} kimg: only {values['coverage']:.0%} "
                     "of real samples have a generated sample among their nearest neighbours",
-                    "try model.pack=4 (PacGAN), model.unrolled_steps=5, "
+                    "try model.pack=4 (PacGAN), model/unroll=second_order, "
                     "model.discriminator.minibatch=discrimination, or a lower G learning rate",
                 )
             )
@@ -267,10 +267,10 @@ class GANDoctor(EveryKimg):
                     f"{values['d_auc']:.3f}{_overpowering_evidence(values)}, so G's gradients "
                     "carry little information",
                     "on images, D memorizing a small training set is the usual cause: "
-                    "DiffAugment (model/augment=diffaugment) or R1 (model/regularizer=r1); "
-                    "otherwise the non-saturating loss (model/loss=non_saturating), one-sided "
-                    "label smoothing (model.label_smoothing=0.1), instance noise "
-                    "(model.instance_noise=0.1), a lower D learning rate, or spectral norm "
+                    "DiffAugment (model/d_input=diffaugment) or R1 (model/regularizer=r1); "
+                    "otherwise the non-saturating loss (model/loss=nonsaturating), one-sided "
+                    "label smoothing (model.loss.real_target=0.9), instance noise "
+                    "(model/d_input=instance_noise), a lower D learning rate, or spectral norm "
                     "(model=sngan)",
                 )
             )
@@ -293,7 +293,7 @@ class GANDoctor(EveryKimg):
                     f"D's loss oscillates at {kimg:.0f} kimg (coefficient of variation "
                     f"{values['d_loss_cv']:.2f} over the last steps)",
                     "lower both learning rates, use TTUR (D faster than G), or add an EMA of G "
-                    "(model.ema_half_life_kimg) for what you sample",
+                    "(model.ema.half_life_kimg) for what you sample",
                 )
             )
         return found

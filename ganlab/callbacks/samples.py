@@ -15,11 +15,12 @@ from ganlab.plotting import load_png, save_samples
 
 
 class SampleGrid(EveryKimg):
-    """Every ``every_kimg`` thousand images, draw the fixed-latent batch from the EMA generator.
+    """Every ``every_kimg`` thousand images, draw the same seeded latents through the EMA
+    generator.
 
-    Image data gives a grid of the fixed latents (a row per class for a conditional generator
-    of up to 16 classes); 2-D data a scatter of ``num_points`` seeded
-    samples over the mixture's modes. Files go to ``<dirpath>/kimg_XXXXXX.png`` and the last to
+    Image data gives a grid of ``num_samples`` (a row per class for a conditional generator
+    of up to 16 classes); 2-D data a scatter of ``num_points`` samples over the mixture's
+    modes. Files go to ``<dirpath>/kimg_XXXXXX.png`` and the last to
     ``<dirpath>/final.png``, whatever the logger.
     """
 
@@ -27,13 +28,17 @@ class SampleGrid(EveryKimg):
         self,
         dirpath: str,
         every_kimg: float = 10.0,
-        nrow: int | None = None,
+        nrow: int | None = None,  # images per row; None: 8, or a row per class
+        num_samples: int = 64,  # images per grid (about: a conditional grid has whole rows)
         num_points: int = 2500,  # 2-D data: samples per scatter plot
+        seed: int = 0,  # of the latents, independent of the training seed
     ) -> None:
         super().__init__(every_kimg)
         self.dirpath = Path(dirpath)
         self.nrow = nrow
+        self.num_samples = num_samples
         self.num_points = num_points
+        self.seed = seed
         self.last_path: Path | None = None
 
     def run(self, trainer: L.Trainer, pl_module: GAN, final: bool) -> None:
@@ -43,13 +48,13 @@ class SampleGrid(EveryKimg):
     @rank_zero_only
     def draw(self, trainer: L.Trainer, pl_module: GAN, name: str) -> None:
         point_data = len(pl_module.sample_shape) == 1
-        samples = (
-            pl_module.sample(self.num_points, seed=0) if point_data else pl_module.sample_fixed()
-        )
+        if point_data:
+            samples, rows = pl_module.sample(self.num_points, seed=self.seed), None
+        else:
+            samples, rows = pl_module.sample_grid(self.num_samples, self.seed)
         datamodule = getattr(trainer, "datamodule", None)
         modes = getattr(datamodule, "means", None) if point_data else None
-        nrow = self.nrow or pl_module.fixed_grid_rows  # a conditional G: a row per class
-        path = save_samples(samples, self.dirpath / name, nrow, modes=modes)
+        path = save_samples(samples, self.dirpath / name, self.nrow or rows, modes=modes)
         self.last_path = path
         step = logging_step(trainer)
         for logger in trainer.loggers:

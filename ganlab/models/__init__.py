@@ -2,7 +2,19 @@
 
 from ganlab.models.base import GAN, Batch
 from ganlab.models.conditional import ACGAN, ConditionalGAN
+from ganlab.models.ema import EMA
 from ganlab.models.infogan import InfoGAN
-from ganlab.models.players import Player
+from ganlab.models.players import Player, Schedulers
+from ganlab.models.unrolled import Unroll
 
-__all__ = ["ACGAN", "GAN", "Batch", "ConditionalGAN", "InfoGAN", "Player"]
+__all__ = [
+    "ACGAN",
+    "EMA",
+    "GAN",
+    "Batch",
+    "ConditionalGAN",
+    "InfoGAN",
+    "Player",
+    "Schedulers",
+    "Unroll",
+]

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import io
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -45,19 +46,24 @@ from torch import Tensor, nn
 from torch.func import functional_call
 from typing_extensions import Self
 
+import ganlab
 from ganlab import rng
+from ganlab.augment import DInputTransform
 from ganlab.checkpoints import CheckpointError, read_checkpoint
 from ganlab.compat import logs_this_step
 from ganlab.loggers import log_now, wandb_run_id
 from ganlab.losses import AdversarialLoss, NonSaturating, Regularizer
 from ganlab.models.divergence import DivergenceError, NonFinite
-from ganlab.models.ema import ema_beta, ema_update
-from ganlab.models.players import OptimizerFactory, Player, SchedulerFactory, detached
-from ganlab.models.unrolled import unrolled_parameters
+from ganlab.models.ema import EMA, ema_update
+from ganlab.models.legacy import LEGACY_KEYS, upgrade
+from ganlab.models.players import OptimizerFactory, Player, Schedulers, detached
+from ganlab.models.unrolled import Unroll
 from ganlab.networks.layers import pack
 from ganlab.precision import PerOptimizerMixedPrecision
 from ganlab.sampling import MAX_GRID_CLASSES, class_grid_labels, draw_inputs, generate
 from ganlab.stored import check_stored
+
+DEFAULT_EMA = EMA()  # half-life 10 kimg
 
 # The EMA generator stays in eval mode by design (it is only ever evaluated).
 warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
@@ -94,8 +100,6 @@ class GAN(L.LightningModule):
 
     # read from the class by ganlab.validation before anything is built
     needs_labels: ClassVar[bool] = False  # class-conditional: the data must be labelled
-    fixed_z: Tensor  # buffers: the fixed latent batch of sample grids ...
-    fixed_labels: Tensor  # ... and its classes (conditional generators only)
 
     def __init__(
         self,
@@ -104,35 +108,19 @@ class GAN(L.LightningModule):
         g_optimizer: OptimizerFactory | Mapping[str, Any],  # called with G's parameters
         d_optimizer: OptimizerFactory | Mapping[str, Any],  # called with D's parameters
         loss: AdversarialLoss | Mapping[str, Any] | None = None,  # default: non-saturating
-        g_scheduler: SchedulerFactory | Mapping[str, Any] | None = None,
-        d_scheduler: SchedulerFactory | Mapping[str, Any] | None = None,
-        scheduler_interval: str = "epoch",  # "epoch", or "step": after each of that player's steps
+        schedulers: Schedulers | Mapping[str, Any] | None = None,  # of G and D, and when
         n_critic: int = 1,  # discriminator steps (batches) per generator step
         grad_clip: float | None = None,  # clip each player's gradient norm to this value
-        ema_half_life_kimg: float | None = 10.0,  # EMA of G's weights; None disables it
-        ema_rampup: float | None = 0.05,  # half-life <= rampup * images seen early in training
-        num_fixed_samples: int = 64,  # size of the fixed latent batch used for sample grids
-        fixed_seed: int = 0,  # seed of that batch, independent of the training seed
         regularizer: Mapping[str, Regularizer | Mapping[str, Any]] | None = None,  # by log name
+        d_input: Mapping[str, DInputTransform | Mapping[str, Any]] | None = None,  # in order
         pack: int = 1,  # PacGAN: D scores groups of `pack` samples (its input shape must match)
-        augment: Callable[[Tensor], Tensor] | Mapping[str, Any] | None = None,  # e.g. DiffAugment
-        instance_noise: float = 0.0,  # std of Gaussian noise on D inputs at the start
-        instance_noise_kimg: float = 500.0,  # ... annealed linearly to 0 over this many kimg
-        unrolled_steps: int = 0,  # G's loss sees D unrolled this many optimizer steps ahead
-        unrolled_second_order: bool = True,  # differentiate through the unrolled D steps
+        unroll: Unroll | Mapping[str, Any] | None = None,  # G's loss sees D steps ahead
+        ema: EMA | Mapping[str, Any] | None = DEFAULT_EMA,  # the EMA generator; None: none
     ) -> None:
         arguments = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
         super().__init__()
         assert n_critic >= 1, f"n_critic must be >= 1, got {n_critic}"
-        assert scheduler_interval in ("epoch", "step"), (
-            f"scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}"
-        )
         assert pack >= 1, f"pack must be >= 1 (1 = no packing), got {pack}"
-        assert instance_noise >= 0 and instance_noise_kimg > 0, (
-            "instance_noise must be >= 0 and instance_noise_kimg > 0, got "
-            f"{instance_noise} and {instance_noise_kimg}"
-        )
-        assert unrolled_steps >= 0, f"unrolled_steps must be >= 0, got {unrolled_steps}"
         self.automatic_optimization = False
         # Hydra mappings are plain data: keep them so the checkpoint can rebuild the model.
         objects = [k for k, v in arguments.items() if not _is_plain(v)]
@@ -142,25 +130,21 @@ class GAN(L.LightningModule):
         self.discriminator: nn.Module = _build(discriminator)
         self.loss: AdversarialLoss = _build(loss) if loss is not None else NonSaturating()
         self._g_optimizer, self._d_optimizer = g_optimizer, d_optimizer
-        self._g_scheduler, self._d_scheduler = g_scheduler, d_scheduler
-        self.scheduler_interval = scheduler_interval
+        self.schedulers: Schedulers = _build(schedulers) if schedulers is not None else Schedulers()
         self.n_critic = n_critic
         self.grad_clip = grad_clip
-        self.ema_half_life_kimg = ema_half_life_kimg
-        self.ema_rampup = ema_rampup
-        self.generator_ema: nn.Module | None = None
-        if ema_half_life_kimg is not None:
-            self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False).eval()
-
         self.regularizers: dict[str, Regularizer] = {
             name: _build(spec) for name, spec in (regularizer or {}).items()
         }
+        self.d_input: dict[str, DInputTransform] = {
+            name: _build(spec) for name, spec in (d_input or {}).items()
+        }
         self.pack = pack
-        self.augment: Callable[[Tensor], Tensor] | None = _build(augment)
-        self.instance_noise = instance_noise
-        self.instance_noise_kimg = instance_noise_kimg
-        self.unrolled_steps = unrolled_steps
-        self.unrolled_second_order = unrolled_second_order
+        self.unroll: Unroll | None = _build(unroll)
+        self.ema: EMA | None = _build(ema)
+        self.generator_ema: nn.Module | None = None
+        if self.ema is not None:
+            self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False).eval()
 
         self.latent_dim = int(self.generator.latent_dim)
         self.sample_shape = tuple(int(s) for s in self.generator.shape)
@@ -172,18 +156,12 @@ class GAN(L.LightningModule):
             "class-conditional discriminator"
         )
         _check_packed_input(self.discriminator, self.sample_shape, pack)
-        assert self.augment is None or len(self.sample_shape) == 3, (
-            f"augmentations such as DiffAugment are for images (C, H, W), but samples have shape "
-            f"{self.sample_shape}: drop model/augment and use model.instance_noise instead"
-        )
-        fixed_labels = None
-        if self.num_classes:  # the grid shows every class (a row each for a few classes)
-            fixed_labels = class_grid_labels(self.num_classes, num_fixed_samples)
-            self.register_buffer("fixed_labels", fixed_labels)
-        num_fixed = num_fixed_samples if fixed_labels is None else len(fixed_labels)
-        self.register_buffer(
-            "fixed_z", draw_inputs(self.generator, num_fixed, fixed_seed, fixed_labels).latent
-        )
+        for name, transform in self.d_input.items():
+            assert len(self.sample_shape) == 3 or not getattr(transform, "images_only", False), (
+                f"model.d_input.{name} ({type(transform).__name__}) is for images (C, H, W), but "
+                f"samples have shape {self.sample_shape}: drop it (model/d_input=instance_noise "
+                "works on any data)"
+            )
         self.images_seen = 0  # real images shown to D, summed over processes
         self.batches = 0  # batches trained (the same count in every process)
         self.turns: dict[str, int] = {}  # steps taken per player name (skipped ones too)
@@ -256,15 +234,11 @@ class GAN(L.LightningModule):
         return functools.partial(self.discriminate, labels=labels)
 
     def discriminator_input(self, x: Tensor) -> Tensor:
-        """What D sees of real or fake samples in training: augmented, then noised."""
-        if self.augment is not None:
-            x = self.augment(x)
-        std = self.instance_noise_std
-        return x + std * torch.randn_like(x) if std > 0 else x
-
-    @property
-    def instance_noise_std(self) -> float:
-        return self.instance_noise * max(0.0, 1.0 - self.kimg / self.instance_noise_kimg)
+        """What D sees of real or fake samples in training: ``x`` through each D-input
+        transform in turn (e.g. DiffAugment, then instance noise)."""
+        for transform in self.d_input.values():
+            x = transform(x, kimg=self.kimg)
+        return x
 
     def discriminator_loss(self, batch: Batch, fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """D's loss on real data and (detached) fakes plus due penalties, and values to log."""
@@ -289,7 +263,7 @@ class GAN(L.LightningModule):
         return loss, logs
 
     def generator_loss(self, batch: Batch, fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        params = self.unrolled_discriminator(batch, fake) if self.unrolled_steps else None
+        params = self.unrolled_discriminator(batch, fake) if self.unroll is not None else None
         fake_in = self.discriminator_input(fake)
         logits, aux = self.discriminate_aux(fake_in, batch.fake_labels, params)
         loss = self.loss.generator(logits)
@@ -297,15 +271,16 @@ class GAN(L.LightningModule):
         return _add_terms(loss, self.auxiliary_losses("g", batch, None, aux), logs), logs
 
     def unrolled_discriminator(self, batch: Batch, fake: Tensor) -> dict[str, Tensor]:
-        """D's parameters after ``unrolled_steps`` steps of its optimizer on this batch.
+        """D's parameters after ``unroll.steps`` steps of its optimizer on this batch.
 
         Computed out of place from a copy of D's optimizer state: D's real parameters and
         optimizer state are untouched. Second order, the unrolled parameters depend on G
         (through ``fake``), so G's gradient anticipates how D would react.
         """
+        assert self.unroll is not None, "unrolled_discriminator needs model.unroll"
         d_opt = self.optimizer_of("d").optimizer  # the torch optimizer
         real = self.discriminator_input(batch.real)
-        fake_in = self.discriminator_input(fake if self.unrolled_second_order else fake.detach())
+        fake_in = self.discriminator_input(fake if self.unroll.second_order else fake.detach())
 
         def d_loss(params: dict[str, Tensor]) -> Tensor:
             logits = (
@@ -314,9 +289,7 @@ class GAN(L.LightningModule):
             )
             return self.loss.discriminator(*logits)
 
-        return unrolled_parameters(
-            self.discriminator, d_opt, d_loss, self.unrolled_steps, self.unrolled_second_order
-        )
+        return self.unroll.parameters(self.discriminator, d_opt, d_loss)
 
     def discriminator_parameters(self) -> Iterator[nn.Parameter]:
         return self.discriminator.parameters()
@@ -339,7 +312,7 @@ class GAN(L.LightningModule):
                 self.discriminator_parameters,
                 self._d_optimizer,
                 self.discriminator_loss,
-                self._d_scheduler,
+                self.schedulers.d,
                 after_step=self._after_discriminator_step,
             ),
             Player(
@@ -347,7 +320,7 @@ class GAN(L.LightningModule):
                 self.generator_parameters,
                 self._g_optimizer,
                 self.generator_loss,
-                self._g_scheduler,
+                self.schedulers.g,
                 every=self.n_critic,
                 generates=True,
                 after_step=self._after_generator_step,
@@ -497,7 +470,7 @@ class GAN(L.LightningModule):
 
     def _step_scheduler(self, players: Sequence[Player], player: Player, interval: str) -> None:
         """Step ``player``'s scheduler, if it has one and it steps at ``interval``."""
-        if self.scheduler_interval != interval or player.scheduler is None:
+        if self.schedulers.interval != interval or player.scheduler is None:
             return
         owners = [p.name for p in players if p.scheduler is not None]  # configure_optimizers'
         _listed(self.lr_schedulers())[owners.index(player.name)].step()
@@ -510,10 +483,9 @@ class GAN(L.LightningModule):
     # ------------------------------------------------------------------------------ EMA
     def update_ema(self, images: int) -> None:
         """Move the EMA generator towards G by ``images`` real images' worth of its half-life."""
-        if self.generator_ema is None or self.ema_half_life_kimg is None:
+        if self.generator_ema is None or self.ema is None:
             return
-        beta = ema_beta(images, self.ema_half_life_kimg, self.images_seen, self.ema_rampup)
-        ema_update(self.generator_ema, self.generator, beta)
+        ema_update(self.generator_ema, self.generator, self.ema.beta(images, self.images_seen))
 
     # ------------------------------------------------------------------------- sampling
     @property
@@ -525,19 +497,16 @@ class GAN(L.LightningModule):
         """The EMA generator where there is one (what grids and evaluation use), else G."""
         return self.generator_ema if self.generator_ema is not None else self.generator
 
-    def sample_fixed(self) -> Tensor:
-        """Samples for the fixed latent batch (and fixed classes), from the sampling generator
-        in eval mode."""
-        with evaluating(self.sampling_generator) as generator:
-            if self.num_classes:
-                return generator(self.fixed_z, self.fixed_labels)
-            return generator(self.fixed_z)
-
-    @property
-    def fixed_grid_rows(self) -> int | None:
-        """Images per row of the fixed grid: one row per class for a few classes."""
+    def sample_grid(self, n: int = 64, seed: int = 0) -> tuple[Tensor, int | None]:
+        """About ``n`` samples of seeded latents for a grid (the same ones at every call) from
+        the sampling generator in eval mode, and the images per row: for a conditional G of
+        a few classes, a row per class."""
         k = self.num_classes
-        return int(self.fixed_z.shape[0]) // k if 0 < k <= MAX_GRID_CLASSES else None
+        labels = class_grid_labels(k, n) if k else None
+        with evaluating(self.sampling_generator) as generator:
+            inputs = draw_inputs(generator, len(labels) if labels is not None else n, seed, labels)
+            samples = generate(generator, inputs, self.device)
+        return samples, (len(samples) // k if 0 < k <= MAX_GRID_CLASSES else None)
 
     def sample(self, n: int, seed: int | None = None) -> Tensor:
         """``n`` samples from the sampling generator in eval mode; seeded latents if ``seed``
@@ -548,6 +517,7 @@ class GAN(L.LightningModule):
     # ----------------------------------------------------------------- checkpoint state
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["ganlab"] = {
+            "version": ganlab.__version__,  # of the code that wrote it
             "images_seen": self.images_seen,
             "batches": self.batches,
             **{f"{p.name}_steps": self.turns.get(p.name, 0) for p in self.players()},
@@ -556,6 +526,8 @@ class GAN(L.LightningModule):
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        for key in ("fixed_z", "fixed_labels"):  # before ganlab 0.2: grid latents (redrawn now)
+            checkpoint.get("state_dict", {}).pop(key, None)
         counters = checkpoint.get("ganlab", {})
         self.images_seen = int(counters.get("images_seen", 0))
         self.turns = {p.name: int(counters.get(f"{p.name}_steps", 0)) for p in self.players()}
@@ -594,11 +566,24 @@ class GAN(L.LightningModule):
         checkpoint = read_checkpoint(checkpoint_path)
         stored: dict[str, Any] = {}  # what Lightning would pass to __init__ (newest key wins)
         for key in (*CHECKPOINT_PAST_HPARAMS_KEYS, cls.CHECKPOINT_HYPER_PARAMS_KEY):
-            stored.update(checkpoint.get(key) or {})
+            stored.update(checkpoint.pop(key, None) or {})
+        source: str | Path | io.BytesIO = checkpoint_path
+        if LEGACY_KEYS & stored.keys():  # written before ganlab 0.2: today's keys, same model
+            try:
+                stored = upgrade(stored)
+            except (TypeError, ValueError) as error:
+                raise CheckpointError(
+                    f"{checkpoint_path}: its hyperparameters are ganlab 0.1's with values that "
+                    f"version never wrote ({error}); it cannot be loaded"
+                ) from error
+            checkpoint[cls.CHECKPOINT_HYPER_PARAMS_KEY] = stored
+            source = io.BytesIO()  # Lightning reads it again: from memory, without the old keys
+            torch.save(checkpoint, source)
+            source.seek(0)
         own = {k: v for k, v in stored.items() if k not in kwargs}
         checked = check_stored(own, checkpoint_path, trust)  # every stored key, now replaced
         return super().load_from_checkpoint(
-            checkpoint_path, map_location, strict=strict, weights_only=True, **checked, **kwargs
+            source, map_location, strict=strict, weights_only=True, **checked, **kwargs
         )
 
     def on_train_start(self) -> None:

@@ -27,7 +27,7 @@ from torch.optim import Optimizer
 if TYPE_CHECKING:
     from ganlab.models.base import Batch
 
-__all__ = ["OptimizerFactory", "Player", "SchedulerFactory", "detached"]
+__all__ = ["OptimizerFactory", "Player", "SchedulerFactory", "Schedulers", "detached"]
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
 SchedulerFactory = Callable[[Optimizer], Any]
@@ -59,6 +59,21 @@ class Player:
     def due(self, batches: int) -> bool:
         """Whether this player steps on the batch after ``batches`` trained ones."""
         return (batches + 1) % self.every == 0
+
+
+@dataclass(frozen=True)
+class Schedulers:
+    """Learning-rate schedulers of the players ``g`` and ``d`` (``model.schedulers``), each
+    called with its player's optimizer, and when they step."""
+
+    g: SchedulerFactory | Mapping[str, Any] | None = None
+    d: SchedulerFactory | Mapping[str, Any] | None = None
+    interval: str = "epoch"  # or "step": after each of that player's optimizer steps
+
+    def __post_init__(self) -> None:
+        assert self.interval in ("epoch", "step"), (
+            f"schedulers.interval must be 'epoch' or 'step', got {self.interval!r}"
+        )
 
 
 def detached(outputs: Any) -> Any:

@@ -11,7 +11,8 @@ clone of D's optimizer state.
 - :class:`FunctionalOptimizer` — out-of-place SGD / Adam / AdamW / RMSprop steps on a dict of
   named tensors, matching ``torch.optim`` numerically;
 - :func:`unroll` — ``k`` steps of a loss on a parameter dict, first or second order;
-- :func:`unrolled_parameters` — the same, starting from a module and its optimizer.
+- :func:`unrolled_parameters` — the same, starting from a module and its optimizer;
+- :class:`Unroll` — the settings :class:`~ganlab.models.GAN` reads (``model/unroll``).
 
 >>> w = nn.Parameter(torch.tensor([1.0]))
 >>> sgd = torch.optim.SGD([w], lr=0.25)
@@ -39,7 +40,7 @@ import torch
 from torch import Tensor, nn
 from torch.optim import Optimizer
 
-__all__ = ["FunctionalOptimizer", "unroll", "unrolled_parameters"]
+__all__ = ["FunctionalOptimizer", "Unroll", "unroll", "unrolled_parameters"]
 
 # Exact classes only: a subclass may override ``step`` with a rule we would silently mismatch.
 _SUPPORTED: dict[type[Optimizer], str] = {
@@ -374,3 +375,26 @@ def unrolled_parameters(
     params = {name: p for name, p in module.named_parameters() if id(p) in owned}
     functional = FunctionalOptimizer.from_optimizer(optimizer, params)
     return unroll(loss_fn, params, functional, steps, create_graph)
+
+
+@dataclass(frozen=True)
+class Unroll:
+    """G's loss sees D ``steps`` optimizer steps ahead (``model/unroll=second_order``)."""
+
+    steps: int = 5  # Metz et al. use 5 to 10 on mixtures
+    second_order: bool = True  # differentiate through the unrolled D steps (the paper's choice)
+
+    def __post_init__(self) -> None:
+        assert self.steps >= 1, (
+            f"unroll.steps is how many D steps G looks ahead: >= 1, got {self.steps} "
+            "(model.unroll=null trains without unrolling)"
+        )
+
+    def parameters(
+        self,
+        discriminator: nn.Module,
+        optimizer: Optimizer,  # D's live optimizer; only read
+        loss_fn: Callable[[dict[str, Tensor]], Tensor],  # D's loss of a parameter dict
+    ) -> dict[str, Tensor]:
+        """D's parameters after :attr:`steps` steps (see :func:`unrolled_parameters`)."""
+        return unrolled_parameters(discriminator, optimizer, loss_fn, self.steps, self.second_order)

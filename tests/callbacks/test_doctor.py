@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 import torch
 from helpers import QUIET, compose_train
+from omegaconf import OmegaConf
 
 from ganlab.callbacks import GANDoctor
 from ganlab.losses import NonSaturating
@@ -51,15 +53,23 @@ def test_quiet_on_a_healthy_run(tmp_path: Path) -> None:
     assert all(h["coverage"] > 0.6 for h in doctor.history)
 
 
-def test_each_signal_has_a_diagnosis_with_fixes() -> None:
+def test_each_signal_has_a_diagnosis_with_fixes(tmp_path: Path) -> None:
     doctor = GANDoctor()
     values = {"coverage": 0.1, "d_auc": 0.999, "d_saturation": 1.5, "grad_ratio_d": 500.0}
     findings = doctor.diagnose({**values, "d_loss_cv": 3.0}, kimg=12.0)
     assert [f.key for f in findings] == ["collapse", "d_overpowering", "explosion_d", "oscillation"]
-    assert "at 12 kimg" in findings[0].text and "unrolled_steps" in findings[0].fixes
-    assert "label_smoothing" in findings[1].fixes and "grad_clip" in findings[2].fixes
+    assert "at 12 kimg" in findings[0].text and "model/unroll=second_order" in findings[0].fixes
+    assert "real_target" in findings[1].fixes and "grad_clip" in findings[2].fixes
     healthy = {"coverage": 0.7, "d_auc": 0.7, "grad_ratio_d": 3.0, "d_loss_cv": 0.05}
     assert doctor.diagnose(healthy, kimg=12.0) == []
+    # every override the doctor suggests works as written on the command line
+    found = {o for f in findings for o in re.findall(r"\bmodel[./=][\w./=-]+\w", f.fixes)}
+    assert len(found) >= 10, found
+    for override in sorted(o for o in found if "=" in o):
+        compose_train(tmp_path, override)  # raises on an unknown group, option or key
+    cfg = compose_train(tmp_path)
+    for key in sorted(o for o in found if "=" not in o):  # named without a value
+        assert OmegaConf.select(cfg, key) is not None, key
 
 
 def test_d_wins_early_is_not_yet_overpowering() -> None:
@@ -74,7 +84,7 @@ def test_d_wins_early_is_not_yet_overpowering() -> None:
     (finding,) = doctor.diagnose(saturated, kimg=70.0)
     assert finding.key == "d_overpowering" and "real +10.0, fake -8.0" in finding.text
     assert finding.fixes.startswith("on images, D memorizing a small training set")
-    assert "model/augment=diffaugment" in finding.fixes
+    assert "model/d_input=diffaugment" in finding.fixes
     (finding,) = doctor.diagnose({**early, "g_grad_fall": 0.05}, kimg=70.0)
     assert "G's gradient norm at 5% of its peak" in finding.text
 

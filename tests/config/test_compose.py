@@ -27,7 +27,8 @@ def test_every_group_has_options() -> None:
         "model/arch",
         "model/optim",
         "model/regularizer",
-        "model/augment",
+        "model/d_input",
+        "model/unroll",
         "trainer",
         "logger",
         "callbacks",
@@ -124,9 +125,11 @@ def test_stabilizers_combine_from_the_command_line(tmp_path: Path) -> None:
         "model/regularizer=[r1,clip]",
         "model.regularizer.r1.every=16",
         "model.pack=4",
-        "model/augment=diffaugment",
+        "model/d_input=[diffaugment,instance_noise]",
+        "model.d_input.noise.std=0.05",
         "model.discriminator.minibatch=stddev",
-        "model.unrolled_steps=2",
+        "model/unroll=first_order",
+        "model.unroll.steps=2",
         "model.d_optimizer.lr=4e-4",  # TTUR
         "model.g_optimizer.lr=1e-4",
     )
@@ -138,7 +141,9 @@ def test_stabilizers_combine_from_the_command_line(tmp_path: Path) -> None:
     }
     assert gan.regularizers["r1"].every == 16
     assert gan.pack == 4 and gan.discriminator.shape == (4, 32, 32)
-    assert type(gan.augment).__name__ == "DiffAugment" and gan.unrolled_steps == 2
+    assert [type(t).__name__ for t in gan.d_input.values()] == ["DiffAugment", "InstanceNoise"]
+    assert gan.d_input["noise"].std == 0.05
+    assert gan.unroll is not None and (gan.unroll.steps, gan.unroll.second_order) == (2, False)
     d_opt, g_opt = gan.configure_optimizers()[0]
     assert (d_opt.param_groups[0]["lr"], g_opt.param_groups[0]["lr"]) == (4e-4, 1e-4)
 

@@ -98,12 +98,12 @@ def _channels(net: DictConfig) -> str:
 
 
 def _schedule(model: DictConfig) -> str:
-    g, d = model.g_scheduler, model.d_scheduler
-    if g is None and d is None:
+    if model.schedulers is None:
         return "constant"
+    g, d = model.schedulers.g, model.schedulers.d
     for scheduler in (g, d):
         assert _name(scheduler) == "LinearLR" and scheduler.end_factor == 0, scheduler
-    assert model.scheduler_interval == "step"
+    assert model.schedulers.interval == "step"
     assert d.total_iters == model.n_critic * g.total_iters, "D must decay over the same G steps"
     return f"linear to 0, {g.total_iters} G steps"
 
@@ -115,8 +115,7 @@ def _length(cfg: DictConfig) -> str:
 
 
 def _ema(model: DictConfig) -> str:
-    half_life = model.ema_half_life_kimg
-    return "off" if half_life is None else f"{half_life:g} kimg"
+    return "off" if model.ema is None else f"{model.ema.half_life_kimg:g} kimg"
 
 
 # column of docs/presets.md -> the cell's value computed from the composed config

@@ -31,12 +31,12 @@ SMALL = [
     "data=mnist5k",
     "model.generator.base_channels=32",
     "model.discriminator.base_channels=32",
-    "model.ema_half_life_kimg=5",
+    "model.ema.half_life_kimg=5",
     "callbacks.evaluation.every_kimg=0",
 ]
 # The default suite's recipe: the same nets at 16 px (a quarter of the pixels; the classifier
 # reads real 16 px digits 96.5% right, 28 px 97.5%) and an EMA of 2 kimg for short runs
-TINY = [*SMALL, "data.shape=[1,16,16]", "model.ema_half_life_kimg=2"]
+TINY = [*SMALL, "data.shape=[1,16,16]", "model.ema.half_life_kimg=2"]
 # CGAN with a projection D (Miyato & Koyama 2018) instead of label planes, Adam 5e-4: at 16 px
 # and 30 kimg it gave 88-94% agreement (2 seeds), label planes 79% (2e-4: 69% at 20 kimg)
 QUICK_CGAN = [
@@ -132,7 +132,7 @@ def test_infogan_code_discovers_digit_identity_without_labels(
     record_learning: Callable[..., None],
 ) -> None:
     trained, _ = fit(
-        tmp_path, "model=infogan", "model/augment=diffaugment", *overrides, f"seed={learning_seed}"
+        tmp_path, "model=infogan", "model/d_input=diffaugment", *overrides, f"seed={learning_seed}"
     )
     with evaluating(trained.sampling_generator) as generator:
         values, predicted = code_predictions(

@@ -90,7 +90,7 @@ def test_default_dcgan_learns_a_small_folder_with_the_small_data_remedy(
     data = ["data=subset", "data.per_class=50", f"data.split_seed={learning_seed}"]
     model, datamodule = fit(tmp_path, "model=dcgan", *data, "max_kimg=50", f"seed={learning_seed}")
     assert datamodule.dataset_size == 500
-    assert type(model.augment).__name__ == "DiffAugment"  # the remedy, applied by default
+    assert type(model.d_input["augment"]).__name__ == "DiffAugment"  # the remedy, by default
     samples = F.interpolate(
         model.sample(500, seed=0), size=(28, 28), mode="bilinear", antialias=True
     )

@@ -7,7 +7,7 @@ import torch
 from helpers import config_gan, point_loader, quiet_trainer
 
 from ganlab import load_generator
-from ganlab.models import GAN
+from ganlab.models import EMA, GAN, Schedulers
 
 
 class ProbedGAN(GAN):
@@ -40,7 +40,7 @@ def test_n_critic_counts_steps_and_images(tiny_gan) -> None:
 
 
 def test_ema_follows_the_generator(tiny_gan) -> None:
-    model = tiny_gan(ema_half_life_kimg=0.01, ema_rampup=None)
+    model = tiny_gan(ema=EMA(half_life_kimg=0.01, rampup=None))
     start = [p.detach().clone() for p in model.generator_ema.parameters()]
     quiet_trainer(max_epochs=3).fit(model, point_loader())
     ema, live = list(model.generator_ema.parameters()), list(model.generator.parameters())
@@ -56,13 +56,13 @@ def test_ema_follows_the_generator(tiny_gan) -> None:
 
 
 def test_no_ema_samples_from_the_generator(tiny_gan) -> None:
-    model = tiny_gan(ema_half_life_kimg=None)
+    model = tiny_gan(ema=None)
     assert model.generator_ema is None and model.sampling_generator is model.generator
 
 
 def test_schedulers_are_stepped_by_hand(tiny_gan) -> None:
     step_lr = lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)  # noqa: E731
-    model = tiny_gan(g_scheduler=step_lr, scheduler_interval="step", n_critic=2)
+    model = tiny_gan(schedulers=Schedulers(g=step_lr, interval="step"), n_critic=2)
     quiet_trainer(max_epochs=1).fit(model, point_loader(n=64, batch_size=16))
     d_opt, g_opt = model.optimizers()
     assert g_opt.param_groups[0]["lr"] == pytest.approx(1e-3 * 0.5**2)  # two G steps
@@ -78,12 +78,13 @@ def test_checkpoint_rebuilds_model_and_generator(tmp_path) -> None:
 
     restored = GAN.load_from_checkpoint(path)
     assert type(restored.loss).__name__ == "Hinge"
-    assert torch.equal(restored.sample_fixed(), model.sample_fixed())
+    assert torch.equal(restored.sample_grid()[0], model.sample_grid()[0])
 
     generator = load_generator(path)
     assert generator.ema and generator.kimg == pytest.approx(0.064)
-    assert torch.allclose(generator(model.fixed_z), model.sample_fixed())
+    z = torch.randn(8, model.latent_dim)
+    assert torch.allclose(generator(z), model.generator_ema(z))
     raw = load_generator(path, ema=False)
-    assert not raw.ema and torch.allclose(raw(model.fixed_z), model.generator(model.fixed_z))
+    assert not raw.ema and torch.allclose(raw(z), model.generator(z))
     assert generator.sample(5, seed=3).shape == (5, 2)
     assert torch.equal(generator.sample(5, seed=3), generator.sample(5, seed=3))

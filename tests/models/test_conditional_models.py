@@ -68,14 +68,15 @@ def test_fakes_take_the_classes_of_the_real_batch_and_d_sees_them() -> None:
 
 
 def test_fixed_grid_has_a_row_per_class_and_sampling_covers_the_classes() -> None:
-    model = build(ConditionalGAN, {"num_classes": K}, {"num_classes": K}, num_fixed_samples=8)
-    assert model.fixed_labels.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2]
-    assert model.fixed_grid_rows == 3 and model.sample_fixed().shape == (9, 2)
+    model = build(ConditionalGAN, {"num_classes": K}, {"num_classes": K})
+    grid, per_row = model.sample_grid(8, seed=1)  # classes 0, 0, 0, 1, 1, 1, 2, 2, 2
+    assert grid.shape == (9, 2) and per_row == 3
+    assert torch.equal(grid, model.sample_grid(8, seed=1)[0])  # the same latents every time
     assert model.sample(10, seed=0).shape == (10, 2)
 
 
 def test_acgan_adds_class_losses_for_both_players() -> None:
-    model = build(ACGAN, {"num_classes": K}, {"aux_outputs": K}, ema_half_life_kimg=None)
+    model = build(ACGAN, {"num_classes": K}, {"aux_outputs": K}, ema=None)
     data = next(iter(labelled_loader(batch_size=16)))
     batch = model.unpack_batch(data)
     fake = model.generate(batch)
@@ -122,9 +123,7 @@ class Probed(InfoGAN):
 
 def test_infogan_steps_update_trunk_in_d_step_and_q_in_g_step() -> None:
     torch.manual_seed(0)
-    model = build(
-        Probed, {"codes": [K, "uniform"]}, {"aux_outputs": K + 2}, ema_half_life_kimg=None
-    )
+    model = build(Probed, {"codes": [K, "uniform"]}, {"aux_outputs": K + 2}, ema=None)
     quiet_trainer(max_epochs=1, log_every_n_steps=1).fit(model, labelled_loader())
     (d_player, d_changed, _), (g_player, g_changed, _) = model.changes[:2]
     assert (d_player, g_player) == ("d", "g")

@@ -24,7 +24,7 @@ def _train(devices: int, batch_size: int) -> dict[str, torch.Tensor]:
         g_optimizer=sgd,
         d_optimizer=sgd,
         regularizer={"r1": R1(gamma=10.0)},
-        ema_half_life_kimg=None,
+        ema=None,
     )
     x = torch.randn(64, 2, generator=torch.Generator().manual_seed(1))
     data = DataLoader(TensorDataset(x, torch.zeros(64, dtype=torch.long)), batch_size=batch_size)

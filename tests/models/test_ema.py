@@ -5,7 +5,7 @@ import torch
 from helpers import adam, point_loader, quiet_trainer
 from torch import nn
 
-from ganlab.models.ema import ema_beta, ema_update
+from ganlab.models.ema import EMA, ema_beta, ema_update
 
 
 def test_half_life_halves_the_weight_of_old_parameters() -> None:
@@ -37,7 +37,7 @@ def test_ema_update_arithmetic_and_buffers() -> None:
 def test_half_life_counts_every_image_shown_to_d(tiny_gan, n_critic: int) -> None:
     # G frozen at 1 (lr 0) and its EMA started at 0: 1 - EMA is the initial weights' share
     model = tiny_gan(
-        g_optimizer=adam(lr=0.0), n_critic=n_critic, ema_half_life_kimg=0.1, ema_rampup=None
+        g_optimizer=adam(lr=0.0), n_critic=n_critic, ema=EMA(half_life_kimg=0.1, rampup=None)
     )
     with torch.no_grad():
         for live, ema in zip(

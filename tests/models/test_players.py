@@ -112,7 +112,7 @@ def cycle_gan() -> CycleGAN:
         discriminator=nn.ModuleDict({"a": critic(), "b": critic()}),
         g_optimizer=adam(1e-2),
         d_optimizer=adam(1e-3),
-        ema_half_life_kimg=None,
+        ema=None,
     )
 
 

@@ -9,8 +9,9 @@ import torch
 from helpers import point_loader, quiet_trainer
 from lightning.pytorch.loggers import CSVLogger
 
+from ganlab.augment import DiffAugment, InstanceNoise
 from ganlab.losses import R1, WeightClipping
-from ganlab.models import GAN
+from ganlab.models import GAN, Unroll
 from ganlab.networks import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator
 
 
@@ -45,7 +46,7 @@ def _flat_state(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_unrolled_g_step_leaves_d_and_its_optimizer_bit_identical(tiny_gan) -> None:
-    model = tiny_gan(UnrollProbe, unrolled_steps=3)
+    model = tiny_gan(UnrollProbe, unroll=Unroll(steps=3))
     quiet_trainer(max_epochs=1).fit(model, point_loader(n=48, batch_size=16))
     assert model.g_step_checks == [True, True, True]
 
@@ -53,8 +54,8 @@ def test_unrolled_g_step_leaves_d_and_its_optimizer_bit_identical(tiny_gan) -> N
 @pytest.mark.parametrize("second_order", [True, False])
 def test_unrolling_changes_the_generator_gradient(tiny_gan, second_order: bool) -> None:
     grads = []
-    for steps in (0, 3):
-        model = tiny_gan(UnrollProbe, unrolled_steps=steps, unrolled_second_order=second_order)
+    for unroll in (None, Unroll(steps=3, second_order=second_order)):
+        model = tiny_gan(UnrollProbe, unroll=unroll)
         quiet_trainer(max_steps=2).fit(model, point_loader(n=16, batch_size=16))
         grads.append(model.g_grads[0])
     assert not torch.allclose(grads[0], grads[1])
@@ -86,27 +87,26 @@ def test_regularizers_are_logged_and_applied(tiny_gan, tmp_path) -> None:
 
 
 def test_instance_noise_anneals_to_zero(tiny_gan) -> None:
-    model = tiny_gan(instance_noise=0.2, instance_noise_kimg=10.0)
-    assert model.instance_noise_std == pytest.approx(0.2)
+    model = tiny_gan(d_input={"noise": InstanceNoise(std=0.2, anneal_kimg=10.0)})
+    x = torch.ones(10_000, 2)
+    assert model.discriminator_input(x).std().item() == pytest.approx(0.2, rel=0.05)
     model.images_seen = 5000
-    assert model.instance_noise_std == pytest.approx(0.1)
+    assert model.discriminator_input(x).std().item() == pytest.approx(0.1, rel=0.05)
     model.images_seen = 20000
-    assert model.instance_noise_std == 0.0
-    x = torch.ones(3, 2)
     assert torch.equal(model.discriminator_input(x), x)
 
 
 def test_augmentation_sees_real_and_fake_with_gradients_to_g(tiny_gan) -> None:
     calls: list[bool] = []
 
-    def record(x: torch.Tensor) -> torch.Tensor:
+    def record(x: torch.Tensor, kimg: float) -> torch.Tensor:
         calls.append(x.requires_grad)
         return x.flip(-1)
 
     model = tiny_gan(
         generator=DCGANGenerator(4, (1, 8, 8), base_channels=4),
         discriminator=DCGANDiscriminator((1, 8, 8), base_channels=4),
-        augment=record,
+        d_input={"record": record},
     )
     images = torch.randn(16, 1, 8, 8)
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(images), batch_size=16)
@@ -116,5 +116,6 @@ def test_augmentation_sees_real_and_fake_with_gradients_to_g(tiny_gan) -> None:
 
 
 def test_augmentation_is_refused_for_vector_data(tiny_gan) -> None:
-    with pytest.raises(AssertionError, match="instance_noise"):
-        tiny_gan(augment=lambda x: x)
+    with pytest.raises(AssertionError, match="model/d_input=instance_noise"):
+        tiny_gan(d_input={"augment": DiffAugment()})
+    tiny_gan(d_input={"noise": InstanceNoise()})  # for any data
