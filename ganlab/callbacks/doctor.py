@@ -49,7 +49,6 @@ from ganlab.io import append_jsonl
 from ganlab.loggers import log_now
 from ganlab.metrics.prdc import density_coverage
 from ganlab.models.base import GAN, Batch
-from ganlab.sampling import draw_inputs
 
 
 @dataclass(frozen=True)
@@ -184,22 +183,9 @@ class GANDoctor(EveryKimg):
     # ------------------------------------------------------------------ measurement
     @torch.no_grad()
     def measure(self, pl_module: GAN) -> dict[str, float]:
-        # each image once: on a dataset smaller than num_samples the recent batches repeat
-        # images, and a real sample whose neighbours are its own copies has a radius of 0, which
-        # no fake can fall within (coverage 0 on a 100-image set, whatever G draws)
-        real = torch.unique(torch.cat(list(self._reals))[-self.num_samples :], dim=0)
-        fake = torch.cat(  # in chunks: a large image G need not hold 1,024 samples at once
-            [
-                features(pl_module.sample(min(256, len(real) - start), seed=self.seed + start))
-                for start in range(0, len(real), 256)
-            ]
-        )
         values: dict[str, float] = {}
-        # a non-finite sample (a poisoned batch, a diverging G) is the divergence guard's to
-        # report: coverage is measured on the finite ones, when enough of them are left
-        real, fake = (x[torch.isfinite(x).all(dim=1)].cpu() for x in (real, fake))
-        if min(len(real), len(fake)) > 5:
-            values["coverage"] = float(density_coverage(real, fake, k=5)["coverage"])
+        if pl_module.latent_dim:  # coverage of G's prior (an input-driven G has none)
+            values.update(self._coverage(pl_module))
         if self._batch is not None:
             values["d_auc"] = self._d_auc(pl_module, self._batch)
         for player, history in self._grad_history.items():
@@ -223,23 +209,32 @@ class GANDoctor(EveryKimg):
             )
         return values
 
+    def _coverage(self, pl_module: GAN) -> dict[str, float]:
+        # each image once: on a dataset smaller than num_samples the recent batches repeat
+        # images, and a real sample whose neighbours are its own copies has a radius of 0, which
+        # no fake can fall within (coverage 0 on a 100-image set, whatever G draws)
+        real = torch.unique(torch.cat(list(self._reals))[-self.num_samples :], dim=0)
+        fake = torch.cat(  # in chunks: a large image G need not hold 1,024 samples at once
+            [
+                features(pl_module.sample(min(256, len(real) - start), seed=self.seed + start))
+                for start in range(0, len(real), 256)
+            ]
+        )
+        # a non-finite sample (a poisoned batch, a diverging G) is the divergence guard's to
+        # report: coverage is measured on the finite ones, when enough of them are left
+        real, fake = (x[torch.isfinite(x).all(dim=1)].cpu() for x in (real, fake))
+        if min(len(real), len(fake)) <= 5:
+            return {}
+        return {"coverage": float(density_coverage(real, fake, k=5)["coverage"])}
+
     def _d_auc(self, pl_module: GAN, data: Batch) -> float:
         """D's separation of the real batch from fakes of the training G (D's buffers, e.g.
         BatchNorm statistics and spectral-norm vectors, are left as they were)."""
         discriminator = pl_module.discriminator
         saved = {name: b.clone() for name, b in discriminator.named_buffers()}
-        rng = torch.Generator().manual_seed(self.seed)
-        latent, labels = draw_inputs(pl_module.generator, data.size, rng, data.fake_labels)
-        latent = latent.to(pl_module.device)
-        fake = (
-            pl_module.generator(latent, labels.to(pl_module.device))
-            if labels is not None
-            else pl_module.generator(latent)
-        )
-        real_scores = pl_module.discriminate(data.real, data.labels)
-        fake_scores = pl_module.discriminate(
-            fake, labels.to(pl_module.device) if labels is not None else None
-        )
+        fake = pl_module.seeded_fakes(data, self.seed)
+        real_scores = pl_module.discriminate(pl_module.judged(data.real, data), data.labels)
+        fake_scores = pl_module.discriminate(pl_module.judged(fake, data), data.fake_labels)
         for name, buffer in discriminator.named_buffers():
             buffer.copy_(saved[name])
         return separation(real_scores.float(), fake_scores.float())

@@ -77,6 +77,9 @@ class Batch:
     labels: Tensor | None = None  # class labels (B,) where the dataset has them
     fake_labels: Tensor | None = None  # labels the fakes are generated for (conditional G)
     latent: Tensor | None = None  # the generator input of this batch's fakes (set by generate)
+    # what an input-driven G makes the fakes from, one per real sample (Pix2Pix's A image, a
+    # low-resolution image): set by the unpack_batch of a system whose G takes an input
+    source: Tensor | None = None
 
     @property
     def size(self) -> int:
@@ -100,6 +103,8 @@ class GAN(L.LightningModule):
 
     # read from the class by ganlab.validation before anything is built
     needs_labels: ClassVar[bool] = False  # class-conditional: the data must be labelled
+    # D judges (source, sample) pairs: every D input is joined to the batch's source (channels)
+    judges_pairs: bool = False
 
     def __init__(
         self,
@@ -146,7 +151,8 @@ class GAN(L.LightningModule):
         if self.ema is not None:
             self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False).eval()
 
-        self.latent_dim = int(self.generator.latent_dim)
+        # 0: G is driven by an input (Batch.source), not by latents drawn from a prior
+        self.latent_dim = int(getattr(self.generator, "latent_dim", 0))
         self.sample_shape = tuple(int(s) for s in self.generator.shape)
         self.num_classes = int(getattr(self.generator, "num_classes", 0))  # 0: unconditional G
         self.d_conditional = int(getattr(self.discriminator, "num_classes", 0)) > 0
@@ -155,7 +161,11 @@ class GAN(L.LightningModule):
             "PacGAN packing mixes samples of different classes: use model.pack=1 with a "
             "class-conditional discriminator"
         )
-        _check_packed_input(self.discriminator, self.sample_shape, pack)
+        judged = self.sample_shape  # what D judges of one sample: with its source, for pairs
+        if self.judges_pairs:
+            source = tuple(int(s) for s in self.generator.source_shape)  # of Batch.source
+            judged = (source[0] + judged[0], *judged[1:])
+        _check_packed_input(self.discriminator, judged, pack)
         for name, transform in self.d_input.items():
             assert len(self.sample_shape) == 3 or not getattr(transform, "images_only", False), (
                 f"model.d_input.{name} ({type(transform).__name__}) is for images (C, H, W), but "
@@ -180,7 +190,23 @@ class GAN(L.LightningModule):
         return Batch(real=real, labels=labels, fake_labels=labels if self.num_classes else None)
 
     def sample_latent(self, n: int) -> Tensor:
+        self._needs_latents("sample_latent")
         return draw_inputs(self.generator, n).latent.to(self.device)
+
+    def _needs_latents(self, what: str) -> None:
+        assert self.latent_dim > 0, (
+            f"{type(self).__name__}.{what}: its generator takes an input (Batch.source), not "
+            "latents; the system overrides generate, seeded_fakes and sample_grid to drive it"
+        )
+
+    def seeded_fakes(self, batch: Batch, seed: int) -> Tensor:
+        """Fakes for ``batch`` from G in its current mode, drawn from a stream seeded with
+        ``seed`` (the global random state untouched, so a monitor calling it leaves training
+        as it would have been); the batch's fake labels for a conditional G."""
+        rng = torch.Generator().manual_seed(seed)
+        self._needs_latents("seeded_fakes")
+        inputs = draw_inputs(self.generator, batch.size, rng, batch.fake_labels)
+        return generate(self.generator, inputs, self.device)
 
     def generate(self, batch: Batch, generator: nn.Module | None = None) -> Tensor:
         """Fake samples for ``batch`` (one per real sample), from G or another generator."""
@@ -233,6 +259,14 @@ class GAN(L.LightningModule):
         """D as a function of its input alone (for penalties), labels bound where it needs them."""
         return functools.partial(self.discriminate, labels=labels)
 
+    def judged(self, x: Tensor, batch: Batch) -> Tensor:
+        """What D judges of samples ``x`` of ``batch``: ``x``, or for a D that judges pairs
+        (:attr:`judges_pairs`) ``x`` joined to the batch's source along the channels."""
+        if not self.judges_pairs:
+            return x
+        assert batch.source is not None, "a D that judges pairs needs the batch's source"
+        return torch.cat([batch.source, x], dim=1)
+
     def discriminator_input(self, x: Tensor) -> Tensor:
         """What D sees of real or fake samples in training: ``x`` through each D-input
         transform in turn (e.g. DiffAugment, then instance noise)."""
@@ -242,8 +276,8 @@ class GAN(L.LightningModule):
 
     def discriminator_loss(self, batch: Batch, fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """D's loss on real data and (detached) fakes plus due penalties, and values to log."""
-        real = self.discriminator_input(batch.real)
-        fake = self.discriminator_input(fake)
+        real = self.discriminator_input(self.judged(batch.real, batch))
+        fake = self.discriminator_input(self.judged(fake, batch))
         real_logits, real_aux = self.discriminate_aux(real, batch.labels)
         fake_logits, fake_aux = self.discriminate_aux(fake, batch.fake_labels)
         loss = self.loss.discriminator(real_logits, fake_logits)
@@ -264,7 +298,7 @@ class GAN(L.LightningModule):
 
     def generator_loss(self, batch: Batch, fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         params = self.unrolled_discriminator(batch, fake) if self.unroll is not None else None
-        fake_in = self.discriminator_input(fake)
+        fake_in = self.discriminator_input(self.judged(fake, batch))
         logits, aux = self.discriminate_aux(fake_in, batch.fake_labels, params)
         loss = self.loss.generator(logits)
         logs: dict[str, Tensor] = {}
@@ -279,8 +313,9 @@ class GAN(L.LightningModule):
         """
         assert self.unroll is not None, "unrolled_discriminator needs model.unroll"
         d_opt = self.optimizer_of("d").optimizer  # the torch optimizer
-        real = self.discriminator_input(batch.real)
-        fake_in = self.discriminator_input(fake if self.unroll.second_order else fake.detach())
+        real = self.discriminator_input(self.judged(batch.real, batch))
+        fake = fake if self.unroll.second_order else fake.detach()
+        fake_in = self.discriminator_input(self.judged(fake, batch))
 
         def d_loss(params: dict[str, Tensor]) -> Tensor:
             logits = (
@@ -501,6 +536,7 @@ class GAN(L.LightningModule):
         """About ``n`` samples of seeded latents for a grid (the same ones at every call) from
         the sampling generator in eval mode, and the images per row: for a conditional G of
         a few classes, a row per class."""
+        self._needs_latents("sample_grid")
         k = self.num_classes
         labels = class_grid_labels(k, n) if k else None
         with evaluating(self.sampling_generator) as generator:
@@ -511,6 +547,7 @@ class GAN(L.LightningModule):
     def sample(self, n: int, seed: int | None = None) -> Tensor:
         """``n`` samples from the sampling generator in eval mode; seeded latents if ``seed``
         (and classes drawn uniformly for a conditional G)."""
+        self._needs_latents("sample")
         with evaluating(self.sampling_generator) as generator:
             return generate(generator, draw_inputs(generator, n, seed), self.device)
 
@@ -619,13 +656,13 @@ def _add_terms(loss: Tensor, terms: Mapping[str, Tensor], logs: dict[str, Tensor
     return loss
 
 
-def _check_packed_input(discriminator: nn.Module, sample_shape: tuple[int, ...], m: int) -> None:
-    """D must be built for packs of ``m`` samples: ``m`` times the channels of one sample."""
+def _check_packed_input(discriminator: nn.Module, judged: tuple[int, ...], m: int) -> None:
+    """D must be built for packs of ``m`` of what it judges: ``m`` times its channels."""
     d_shape = getattr(discriminator, "shape", None)
-    expected = (sample_shape[0] * m, *sample_shape[1:])
+    expected = (judged[0] * m, *judged[1:])
     assert d_shape is None or tuple(d_shape) == expected, (
         f"the discriminator's input shape {tuple(d_shape or ())} does not match pack={m} of "
-        f"samples of shape {sample_shape}: build D with shape {list(expected)} (the model "
+        f"samples of shape {judged}: build D with shape {list(expected)} (the model "
         "configs do this with ${packed_shape:${data.shape},${model.pack}})"
     )
 
