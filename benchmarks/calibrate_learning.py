@@ -2,7 +2,8 @@
 
 GAN training is chaotic: the last bits of a CPU's kernels change the trajectory, so a threshold
 read off one run on one machine fails on the next. This script reruns the default-suite learning
-tests (``tests/learning``, ``-m "not slow"``) once per combination of
+tests (``tests/learning``, ``-m "not slow"``; with ``--slow`` those of ``make test-slow``) once
+per combination of
 
 * training seed (``GANLAB_LEARNING_SEED``; the test itself runs seed 0),
 * ``ATEN_CPU_CAPABILITY`` (``default``, ``avx2``, and unset = the best this CPU has),
@@ -16,6 +17,7 @@ interrupted calibration resumes and the table always says which commit measured 
 
     python benchmarks/calibrate_learning.py                       # everything (about an hour)
     python benchmarks/calibrate_learning.py -k ring8 --seeds 0 1  # one test, two seeds
+    python benchmarks/calibrate_learning.py --slow --seeds 0 1 --threads 1  # the slow ones
     python benchmarks/calibrate_learning.py --cached-only         # rewrite the table only
 """
 
@@ -42,7 +44,7 @@ UNSET = "unset"  # ATEN_CPU_CAPABILITY not set: the best kernels this CPU has
 
 
 def run_combination(
-    seed: int, capability: str, threads: int, select: str | None, commit: str
+    seed: int, capability: str, threads: int, select: str | None, commit: str, marker: str
 ) -> list[dict[str, Any]]:
     """One pytest run of the learning tests; its records, each marked passed or failed."""
     env = {**os.environ, "GANLAB_LEARNING_SEED": str(seed), "GANLAB_TEST_THREADS": str(threads)}
@@ -56,7 +58,7 @@ def run_combination(
         record, report = Path(scratch) / "figures.jsonl", Path(scratch) / "report.xml"
         env["GANLAB_LEARNING_RECORD"] = str(record)
         command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-        command += ["tests/learning", "-m", "not slow", f"--junitxml={report}"]
+        command += ["tests/learning", "-m", marker, f"--junitxml={report}"]
         command += ["-k", select] if select else []
         subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
         rows = read_jsonl(record) if record.exists() else []
@@ -80,19 +82,23 @@ def failed_tests(report: Path) -> set[str]:
     }
 
 
-def cache_file(commit: str, seed: int, capability: str, threads: int, select: str | None) -> Path:
+def cache_file(
+    commit: str, seed: int, capability: str, threads: int, select: str | None, marker: str
+) -> Path:
     selection = (select or "all").replace(" ", "_").replace("/", "_")
+    selection += "-slow" if marker == "slow" else ""
     return CACHE / f"{commit[:12]}-{selection}-s{seed}-{capability}-t{threads}.jsonl"
 
 
 def calibrate(args: argparse.Namespace, commit: str) -> None:
     combos = list(itertools.product(args.seeds, args.capabilities, args.threads))
+    marker = "slow" if args.slow else "not slow"
 
     def one(combo: tuple[int, str, int]) -> None:
-        path = cache_file(commit, *combo, args.k)
+        path = cache_file(commit, *combo, args.k, marker)
         if path.exists():
             return
-        rows = run_combination(*combo, args.k, commit)
+        rows = run_combination(*combo, args.k, commit, marker)
         with atomic_path(path) as tmp:  # an interrupted calibration leaves no half record
             append_jsonl(tmp, rows)
         print(f"seed {combo[0]} {combo[1]} {combo[2]} thread(s): {len(rows)} records", flush=True)
@@ -102,10 +108,11 @@ def calibrate(args: argparse.Namespace, commit: str) -> None:
 
 
 def current_tests() -> set[str]:
-    """The default-suite learning tests as they are now (``name[params]``): records of a test
-    whose parameters (thresholds included) have changed since describe a test that is gone."""
+    """The learning tests as they are now (``name[params]``), slow ones included: records of a
+    test whose parameters (thresholds included) have changed since describe a test that is
+    gone."""
     command = [sys.executable, "-m", "pytest", "-q", "--collect-only", "-p", "no:cacheprovider"]
-    command += ["tests/learning", "-m", "not slow"]
+    command += ["tests/learning"]
     listing = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True)
     return {line.split("::")[-1] for line in listing.stdout.splitlines() if "::" in line}
 
@@ -168,6 +175,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("-k", default=None, help="pytest -k expression: which learning tests")
     parser.add_argument("--jobs", type=int, default=2, help="combinations run side by side")
+    parser.add_argument("--slow", action="store_true", help="the slow tests (make test-slow)")
     parser.add_argument("--cached-only", action="store_true", help="only rewrite the table")
     args = parser.parse_args()
     info = provenance()
