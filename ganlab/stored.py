@@ -82,6 +82,8 @@ ALLOWED: frozenset[str] = frozenset(
         "ganlab.networks.DCGANDiscriminator",
         "ganlab.networks.ResNetGenerator",
         "ganlab.networks.ResNetDiscriminator",
+        "ganlab.networks.UNetGenerator",
+        "ganlab.networks.PatchGANDiscriminator",
         # objectives and D regularizers (model/loss, model/regularizer)
         "ganlab.losses.NonSaturating",
         "ganlab.losses.Minimax",

@@ -1,7 +1,9 @@
 """Generators and discriminators: plain ``nn.Module``s, no Lightning or Hydra.
 
 A generator has ``latent_dim`` and ``shape`` (of one sample) and maps ``z`` of shape
-``(B, latent_dim)`` to ``(B, *shape)``; a discriminator maps ``(B, *shape)`` to logits ``(B,)``.
+``(B, latent_dim)`` to ``(B, *shape)``; one driven by an input image instead (Pix2Pix's
+:class:`UNetGenerator`) has ``source_shape`` and no ``latent_dim``. A discriminator maps
+``(B, *shape)`` to logits ``(B,)``, or ``(B, patches)`` for :class:`PatchGANDiscriminator`.
 
 Every discriminator takes the same options, off by default: ``norm``, ``spectral_norm``,
 ``minibatch`` ("none", "stddev" or "discrimination") and ``minibatch_group``. With PacGAN
@@ -20,7 +22,9 @@ from ganlab.networks.layers import (
     packed_shape,
 )
 from ganlab.networks.mlp import MLPDiscriminator, MLPGenerator
+from ganlab.networks.patchgan import PatchGANDiscriminator
 from ganlab.networks.resnet import ResNetDiscriminator, ResNetGenerator
+from ganlab.networks.unet import UNetGenerator
 
 __all__ = [
     "INIT_SCHEMES",
@@ -30,8 +34,10 @@ __all__ = [
     "MLPGenerator",
     "MinibatchDiscrimination",
     "MinibatchStdDev",
+    "PatchGANDiscriminator",
     "ResNetDiscriminator",
     "ResNetGenerator",
+    "UNetGenerator",
     "apply_spectral_norm",
     "initialize",
     "minibatch_layer",
