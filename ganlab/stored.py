@@ -115,6 +115,7 @@ ALLOWED: frozenset[str] = frozenset(
         "ganlab.data.CIFAR10",
         "ganlab.data.CelebA",
         "ganlab.data.Digits",
+        "ganlab.data.Edges2Digits",
         "ganlab.data.ImageFolder",
         "ganlab.data.RingMixture",
         "ganlab.data.GridMixture",

@@ -1,5 +1,6 @@
 """ganlab DataModules: 2-D toy mixtures, small offline image sets, torchvision sets, folders,
-and subsets of any of them by class (``per_class`` images each, a held-out split).
+subsets of any of them by class (``per_class`` images each, a held-out split), and paired
+images for translation (:mod:`ganlab.data.paired`: ``(target, label, source)`` triples).
 
 Every DataModule subclasses :class:`GANDataModule`, takes the shared :class:`DataOptions`
 (``shape``, ``batch_size``, ``num_workers``, ``pin_memory``, ``num_classes``, ``seed``) besides
@@ -13,6 +14,7 @@ from ganlab.data.arrays import Digits, InMemoryImages, MNIST5k
 from ganlab.data.base import DataError, DataOptions, GANDataModule
 from ganlab.data.image_folder import ImageFileDataset, ImageFolder
 from ganlab.data.mixtures import GaussianMixture, GridMixture, MixtureStream, RingMixture
+from ganlab.data.paired import Edges2Digits
 from ganlab.data.stacked import StackedDigits, StackedMNIST5k
 from ganlab.data.subset import ClassSubset
 from ganlab.data.torchvision_sets import CIFAR10, MNIST, CelebA, FashionMNIST
@@ -25,6 +27,7 @@ __all__ = [
     "DataError",
     "DataOptions",
     "Digits",
+    "Edges2Digits",
     "FashionMNIST",
     "GANDataModule",
     "GaussianMixture",

