@@ -74,10 +74,12 @@ def predictor(classifier: torch.nn.Module) -> Callable[[Tensor], Tensor]:
             id="cgan-32px",
             marks=pytest.mark.slow,  # ~5 CPU minutes
         ),
-        # measured: 100% at 80 kimg (82.8% at 60 kimg, 28 px)
+        # CALIBRATION.md (seeds 0-1 x default/avx2/unset, 1 thread): 0.893-0.996 (its "ok"
+        # column was read against the earlier 0.9, which seed 0 missed under avx2 and unset);
+        # 0.85 keeps a margin of 0.04
         pytest.param(
             ["model=acgan", *SMALL, "model.generator.latent_dim=64", "max_kimg=80"],
-            0.9,
+            0.85,
             id="acgan-32px",
             marks=pytest.mark.slow,  # ~5 CPU minutes
         ),

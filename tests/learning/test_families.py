@@ -151,9 +151,12 @@ def final_coverage(result: TrainResult) -> dict[str, float]:
         # (the naive GAN often reaches all modes but piles its mass on a few: the gain is the
         # KL); the doctor checked 5 times in every run and found nothing
         Packing("ring8", 450, 2, 0, 0.5, doctor_from_kimg=300),
-        pytest.param(  # two 3,000-kimg runs, ~10 CPU minutes; measured (1 thread): naive 18
-            # modes, 87% HQ, KL 1.09; PacGAN4 24 modes, 40% HQ, KL 0.39
-            Packing("grid25", 3000, 4, 2, 0.4, doctor_from_kimg=None),
+        pytest.param(  # two 3,000-kimg runs, ~10 CPU minutes. CALIBRATION.md (seeds 0-1 x
+            # default/avx2/unset, 1 thread): PacGAN4 gains 0-6 modes (naive 19-23, packed
+            # 23-25) and lowers the reverse KL by 0.15-0.64 (naive 0.90-1.02, packed 0.33-0.77);
+            # its "ok" column was read against the earlier +2 modes / -0.4 KL, which 3 of the
+            # runs missed: the claim that holds everywhere is "no mode lost, KL lower"
+            Packing("grid25", 3000, 4, 0, 0.1, doctor_from_kimg=None),
             marks=pytest.mark.slow,
         ),
     ],
