@@ -101,9 +101,11 @@ def test_checks_follow_the_run(tmp_path: Path) -> None:
 
 
 class _Stub:
-    """Just what :meth:`GANDoctor.measure` reads of a GAN: samples and the objective."""
+    """Just what :meth:`GANDoctor.measure` reads of a GAN: samples of a G with a prior (a
+    latent width) and the objective."""
 
     loss = NonSaturating()
+    latent_dim = 2
 
     def __init__(self, images: torch.Tensor) -> None:
         self.images = images
