@@ -66,6 +66,24 @@ def packed_input_shape(shape: Any, m: Any) -> ListConfig:
     return OmegaConf.create(list(packed_shape([int(s) for s in shape], int(m))))
 
 
+def judged_shape(shape: Any, source_shape: Any, pairs: Any) -> ListConfig:
+    """Input shape of a D that judges samples of ``shape``: joined to their source image
+    (channels) when it judges ``pairs`` (Pix2Pix's conditional D), else the samples'.
+
+    >>> list(judged_shape([3, 32, 32], [1, 32, 32], True))
+    [4, 32, 32]
+    >>> list(judged_shape([3, 8, 8], [1, 8, 8], False))
+    [3, 8, 8]
+    """
+    shape, source_shape = [int(s) for s in shape], [int(s) for s in source_shape]
+    assert shape[1:] == source_shape[1:], (
+        f"D judges a sample {shape} joined to its source {source_shape}: their height and width "
+        "must match (data.shape, data.source_shape)"
+    )
+    joined = [shape[0] + source_shape[0], *shape[1:]] if bool(pairs) else shape
+    return OmegaConf.create(joined)
+
+
 def q_output_width(codes: Any, fixed_std: float | None = None) -> int:
     """Outputs of InfoGAN's Q head for the generator's codes (see :func:`q_outputs`): with a
     fixed standard deviation for the continuous codes, Q predicts only their means.
@@ -79,6 +97,7 @@ def q_output_width(codes: Any, fixed_std: float | None = None) -> int:
 RESOLVERS: dict[str, Callable[..., Any]] = {
     "by_kind": by_kind,
     "gan_strategy": gan_strategy,
+    "judged_shape": judged_shape,
     "output_activation": output_activation,
     "packed_shape": packed_input_shape,
     "q_outputs": q_output_width,

@@ -8,13 +8,15 @@ and floats, so checkpoints still load with ``torch.load(..., weights_only=True)`
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import torch
 import torch.distributed as dist
 
-__all__ = ["capture", "gather", "mix_seed", "restore"]
+__all__ = ["capture", "gather", "mix_seed", "restore", "seeded"]
 
 _MASK64 = (1 << 64) - 1
 
@@ -75,6 +77,25 @@ def restore(state: dict[str, Any]) -> None:
     random.setstate((python["version"], tuple(python["internal"].tolist()), python["gauss"]))
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state(state["cuda"])
+
+
+@contextmanager
+def seeded(seed: int | None, device: torch.device | str = "cpu") -> Iterator[None]:
+    """torch's draws inside seeded with ``seed`` (on the CPU and on ``device`` if a GPU), the
+    global random state as it was afterwards; ``None``: draws as usual, nothing put back.
+
+    >>> with seeded(3): a = torch.rand(2)
+    >>> before = torch.get_rng_state()
+    >>> with seeded(3): b = torch.rand(2)
+    >>> torch.equal(a, b), torch.equal(before, torch.get_rng_state())
+    (True, True)
+    """
+    device = torch.device(device)
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices, enabled=seed is not None):
+        if seed is not None:
+            torch.manual_seed(seed)
+        yield
 
 
 def gather(state: dict[str, Any]) -> list[dict[str, Any]]:

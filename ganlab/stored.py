@@ -102,11 +102,13 @@ ALLOWED: frozenset[str] = frozenset(
         "ganlab.models.Unroll",
         "ganlab.models.EMA",
         "ganlab.models.Schedulers",
+        "ganlab.models.ConstantThenLinear",
         # LightningModules (model)
         "ganlab.models.GAN",
         "ganlab.models.ConditionalGAN",
         "ganlab.models.ACGAN",
         "ganlab.models.InfoGAN",
+        "ganlab.models.Pix2Pix",
         # data modules (data; ClassSubset is also written by ganlab.anomaly)
         "ganlab.data.MNIST",
         "ganlab.data.MNIST5k",

@@ -261,6 +261,14 @@ def check_combinations(cfg: DictConfig) -> None:
             "(data.labels=true data.num_classes=<K>)."
         )
 
+    needs_pairs = "_target_" in model and getattr(_target(model, "model"), "needs_pairs", False)
+    if needs_pairs and data.get("source_shape") is None:
+        raise ConfigError(
+            f"model {model.get('_target_')} translates paired images, but data "
+            f"{data.get('_target_')} has no source images (data.source_shape): use paired "
+            "data (data=edges2digits)"
+        )
+
 
 def _needs_labels(model: DictConfig) -> bool:
     """A class-conditional model class, or a discriminator conditioned on the class."""

@@ -17,6 +17,15 @@ from ganlab.models import GAN
 
 register_resolvers()
 CONF = Path(config_dir())
+# model presets that translate paired images (their G reads Batch.source) -> the data they
+# run on; the others generate from latents and run on any data of their kind
+PAIRED_PRESETS = {"pix2pix": "edges2digits"}
+
+
+def model_presets(paired: bool = False) -> list[str]:
+    """The model presets (conf/model/*.yaml) that generate from latents, or that translate."""
+    names = sorted(p.stem for p in (CONF / "model").glob("*.yaml"))
+    return [name for name in names if (name in PAIRED_PRESETS) == paired]
 
 
 def adam(lr: float = 1e-3) -> Callable[..., torch.optim.Optimizer]:
@@ -79,8 +88,9 @@ def run_dir(output: str) -> str:
     return lines[-1].removeprefix("run directory: ").strip()
 
 
-def compose_train(tmp_path: Path, *overrides: str) -> DictConfig:
-    """The train config as the CLI would compose it, with the run directory in tmp_path."""
+def compose_train(tmp_path: Path, *overrides: str, resolve: bool = True) -> DictConfig:
+    """The train config as the CLI would compose it, with the run directory in tmp_path;
+    ``resolve=False``: as the start-up checks see it, interpolations not yet resolved."""
     with initialize_config_dir(str(CONF), version_base="1.3"):
         cfg = compose(
             "train",
@@ -90,7 +100,8 @@ def compose_train(tmp_path: Path, *overrides: str) -> DictConfig:
                 *overrides,
             ],
         )
-    OmegaConf.resolve(cfg)
+    if resolve:
+        OmegaConf.resolve(cfg)
     return cfg
 
 

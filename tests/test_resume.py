@@ -65,8 +65,22 @@ def _equal_states(a: Any, b: Any, where: str = "") -> list[str]:
             "data.samples_per_epoch=1280",
             "data.batch_size=128",
         ],
+        # Pix2Pix: paired batches, an input-driven G, a D on pairs, and its LR schedule: one
+        # constant epoch (62 batches of 64 pairs, 3.97 kimg), then a linear decay, so the
+        # stop at 3 kimg is mid-epoch and the rate changes after it
+        [
+            "data=edges2digits",
+            "model=pix2pix",
+            "model.generator.base_channels=8",
+            "model.discriminator.base_channels=8",
+            *(
+                f"model.schedulers.{p}.{k}={v}"
+                for p in "gd"
+                for k, v in (("constant", 1), ("decay", 3))
+            ),
+        ],
     ],
-    ids=["digits-dcgan", "grid25-pacgan"],
+    ids=["digits-dcgan", "grid25-pacgan", "edges2digits-pix2pix"],
 )
 def test_stop_and_resume_equals_one_run(tmp_path: Path, setting: list[str]) -> None:
     whole = _train(tmp_path / "whole", *setting, "max_kimg=6")
@@ -79,6 +93,7 @@ def test_stop_and_resume_equals_one_run(tmp_path: Path, setting: list[str]) -> N
     # G, D and the EMA G; both optimizers (Adam moments and step counts); the counters
     assert not _equal_states(one["state_dict"], two["state_dict"])
     assert not _equal_states(one["optimizer_states"], two["optimizer_states"])
+    assert not _equal_states(one["lr_schedulers"], two["lr_schedulers"])
     keep = ("images_seen", "d_steps", "g_steps")
     assert {k: one["ganlab"][k] for k in keep} == {k: two["ganlab"][k] for k in keep}
     assert one["global_step"] == two["global_step"] and one["epoch"] == two["epoch"]

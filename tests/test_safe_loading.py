@@ -17,7 +17,15 @@ from typing import Any
 import pytest
 import torch
 import yaml
-from helpers import CONF, compose_train, config_gan, point_loader, quiet_trainer, run_cli
+from helpers import (
+    CONF,
+    PAIRED_PRESETS,
+    compose_train,
+    config_gan,
+    point_loader,
+    quiet_trainer,
+    run_cli,
+)
 from hydra import compose, initialize_config_dir
 from hydra._internal.utils import _locate
 from omegaconf import DictConfig, OmegaConf
@@ -321,7 +329,10 @@ def _conf_names(group: str) -> list[str]:
 @pytest.mark.parametrize(
     "overrides",
     [
-        *([f"model={name}"] for name in _conf_names("model")),
+        *(
+            [f"model={name}", *([f"data={PAIRED_PRESETS[name]}"] if name in PAIRED_PRESETS else [])]
+            for name in _conf_names("model")
+        ),
         *(
             [f"data={name}", *(["data.root=/images"] if name == "image_folder" else [])]
             for name in _conf_names("data")

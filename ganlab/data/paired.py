@@ -13,6 +13,7 @@ edge maps (A) made by :func:`edge_map`, with a stratified, seeded held-out split
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 import torch
@@ -83,9 +84,17 @@ class Edges2Digits(GANDataModule):
         holdout: float = 0.2,  # share of every class held out for split=test
         split_seed: int = 0,  # which pairs are held out
         edge_threshold: float = 0.2,  # of edge_map: the share of a full step that is an edge
+        # as declared for ${data.source_shape} (what model configs read); must be the data's
+        source_shape: Sequence[int] | None = None,
         **options: Unpack[DataOptions],
     ) -> None:
         super().__init__(**options)
+        if source_shape is not None and tuple(source_shape) != self.source_shape:
+            raise DataError(
+                f"data.source_shape={list(source_shape)} but {self.data_name}'s sources are "
+                f"{list(self.source_shape)} (edges and digits alike have one channel and the "
+                "size of data.shape): leave data.source_shape at ${data.shape}"
+            )
         if split not in SPLITS:
             raise DataError(f"data.split must be one of {list(SPLITS)}; got {split!r}")
         if direction not in DIRECTIONS:

@@ -4,7 +4,9 @@ from ganlab.models.base import GAN, Batch
 from ganlab.models.conditional import ACGAN, ConditionalGAN
 from ganlab.models.ema import EMA
 from ganlab.models.infogan import InfoGAN
+from ganlab.models.pix2pix import Pix2Pix
 from ganlab.models.players import Player, Schedulers
+from ganlab.models.schedules import ConstantThenLinear
 from ganlab.models.unrolled import Unroll
 
 __all__ = [
@@ -13,7 +15,9 @@ __all__ = [
     "GAN",
     "Batch",
     "ConditionalGAN",
+    "ConstantThenLinear",
     "InfoGAN",
+    "Pix2Pix",
     "Player",
     "Schedulers",
     "Unroll",

@@ -161,10 +161,11 @@ class GAN(L.LightningModule):
             "PacGAN packing mixes samples of different classes: use model.pack=1 with a "
             "class-conditional discriminator"
         )
+        # of one Batch.source, for a G driven by an input; () for a G of latents
+        self.source_shape = tuple(int(s) for s in getattr(self.generator, "source_shape", ()))
         judged = self.sample_shape  # what D judges of one sample: with its source, for pairs
         if self.judges_pairs:
-            source = tuple(int(s) for s in self.generator.source_shape)  # of Batch.source
-            judged = (source[0] + judged[0], *judged[1:])
+            judged = (self.source_shape[0] + judged[0], *judged[1:])
         _check_packed_input(self.discriminator, judged, pack)
         for name, transform in self.d_input.items():
             assert len(self.sample_shape) == 3 or not getattr(transform, "images_only", False), (

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import CONF, compose_train, quiet_trainer
+from helpers import CONF, PAIRED_PRESETS, compose_train, model_presets, quiet_trainer
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig
@@ -63,7 +63,7 @@ def fit_briefly(cfg: DictConfig, steps: int = 12) -> GAN:
     return model
 
 
-@pytest.mark.parametrize("model", options("model"))
+@pytest.mark.parametrize("model", model_presets())
 def test_presets_train_on_grid25_with_mlp_nets(tmp_path: Path, model: str) -> None:
     cfg = compose_train(
         tmp_path, f"model={model}", "data=grid25", "model/arch=mlp", "data.batch_size=64"
@@ -71,7 +71,7 @@ def test_presets_train_on_grid25_with_mlp_nets(tmp_path: Path, model: str) -> No
     fit_briefly(cfg)
 
 
-@pytest.mark.parametrize("model", options("model"))
+@pytest.mark.parametrize("model", model_presets())
 def test_presets_train_on_digits_with_their_own_nets(tmp_path: Path, model: str) -> None:
     cfg = compose_train(tmp_path, f"model={model}", "data=digits")
     arch = cfg.model.generator._target_.rsplit(".", 1)[-1]
@@ -88,6 +88,13 @@ def test_presets_train_on_digits_with_their_own_nets(tmp_path: Path, model: str)
         ],
     }[arch]
     fit_briefly(compose_train(tmp_path, f"model={model}", "data=digits", *small))
+
+
+@pytest.mark.parametrize("model", model_presets(paired=True))
+def test_translation_presets_train_on_their_paired_data(tmp_path: Path, model: str) -> None:
+    narrow = ["model.generator.base_channels=8", "model.discriminator.base_channels=8"]
+    cfg = compose_train(tmp_path, f"model={model}", f"data={PAIRED_PRESETS[model]}", *narrow)
+    fit_briefly(cfg)
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import CONF, compose_train
+from helpers import CONF, PAIRED_PRESETS, compose_train
 from omegaconf import DictConfig
 
 DOC = Path(__file__).parents[2] / "docs" / "presets.md"
@@ -101,6 +101,9 @@ def _schedule(model: DictConfig) -> str:
     if model.schedulers is None:
         return "constant"
     g, d = model.schedulers.g, model.schedulers.d
+    if _name(g) == "ConstantThenLinear":
+        assert (g.constant, g.decay) == (d.constant, d.decay), "G and D must decay together"
+        return f"constant {g.constant} + linear to 0 over {g.decay} {model.schedulers.interval}s"
     for scheduler in (g, d):
         assert _name(scheduler) == "LinearLR" and scheduler.end_factor == 0, scheduler
     assert model.schedulers.interval == "step"
@@ -131,7 +134,7 @@ COLUMNS: dict[str, Callable[[DictConfig], str]] = {
     "Channels G / D": lambda cfg: (
         f"{_channels(cfg.model.generator)} / {_channels(cfg.model.discriminator)}"
     ),
-    "z": lambda cfg: str(cfg.model.generator.latent_dim),
+    "z": lambda cfg: str(cfg.model.generator.get("latent_dim", NOT_APPLICABLE)),  # G of an input
     "Batch": lambda cfg: str(cfg.data.batch_size),
     "Init": lambda cfg: _players(lambda net: str(net.init))(cfg.model),
     "Schedule": lambda cfg: _schedule(cfg.model),
@@ -159,7 +162,8 @@ def test_the_table_has_a_row_for_every_preset_and_recipe() -> None:
 @pytest.mark.parametrize("file", preset_files())
 def test_preset_carries_the_settings_of_the_table(tmp_path: Path, file: str) -> None:
     group, name = file.split("/")
-    cfg = compose_train(tmp_path, f"{group}={name}")
+    paired = [f"data={PAIRED_PRESETS[name]}"] if group == "model" and name in PAIRED_PRESETS else []
+    cfg = compose_train(tmp_path, f"{group}={name}", *paired)
     row = TABLE[file]
     actual = {column: resolve(cfg) for column, resolve in COLUMNS.items()}
     expected = {column: row[column] for column in COLUMNS}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import CONF, compose_train, run_cli
+from helpers import CONF, PAIRED_PRESETS, compose_train, model_presets, run_cli
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
@@ -110,13 +110,22 @@ def test_image_networks_on_vector_data(tmp_path: Path) -> None:
 IMAGE_NETWORKS = {"gan": "MLP", "sngan": "ResNet", "cgan_pd": "ResNet"}  # the others: DCGAN
 
 
-@pytest.mark.parametrize("model", sorted(p.stem for p in (CONF / "model").glob("*.yaml")))
+@pytest.mark.parametrize("model", model_presets())
 def test_presets_follow_the_kind_of_data(tmp_path: Path, model: str) -> None:
     for data, family in (("grid25", "MLP"), ("mnist5k", IMAGE_NETWORKS.get(model, "DCGAN"))):
         cfg = compose_train(tmp_path, f"model={model}", f"data={data}")
         check_combinations(cfg)
         for key, role in (("generator", "Generator"), ("discriminator", "Discriminator")):
             assert cfg.model[key]._target_ == f"ganlab.networks.{family}{role}", (data, key)
+
+
+@pytest.mark.parametrize("model", model_presets(paired=True))
+def test_translation_presets_need_paired_image_data(tmp_path: Path, model: str) -> None:
+    check_combinations(compose_train(tmp_path, f"model={model}", f"data={PAIRED_PRESETS[model]}"))
+    with pytest.raises(ConfigError, match=r"translates paired images.*use paired data"):
+        check_combinations(compose_train(tmp_path, f"model={model}", "data=mnist5k", resolve=False))
+    with pytest.raises(ConfigError, match=r"image network but the data are 2-D vectors"):
+        check_combinations(compose_train(tmp_path, f"model={model}", "data=grid25", resolve=False))
 
 
 @pytest.mark.parametrize("data", sorted(p.stem for p in (CONF / "data").glob("*.yaml")))

@@ -1,0 +1,54 @@
+"""Learning tests of image-to-image translation: short fixed-seed CPU runs on the offline
+paired task ``data=edges2digits``, judged on the 1,000 held-out pairs by the digit classifier
+trained on real digits (does the output read as the digit whose edges went in?) and by the
+distance to the target.
+
+Thresholds are calibrated over seeds x CPU kernels x threads (``tests/learning/CALIBRATION.md``,
+``benchmarks/calibrate_learning.py``) and sit with a margin below the worst calibrated case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from helpers import fit
+from test_conditional_learning import predictor
+
+from ganlab.metrics.translation import paired_scores
+from ganlab.models import Pix2Pix
+
+# The pix2pix preset at half width (ngf = ndf = 32) on 32 px digits: 4.2 M + 0.7 M parameters
+SMALL_PIX2PIX = [
+    "model=pix2pix",
+    "data=edges2digits",
+    "model.generator.base_channels=32",
+    "model.discriminator.base_channels=32",
+    "callbacks.sample_grid.every_kimg=100000",  # PNG grids only cost time here
+]
+
+
+def test_pix2pix_translates_held_out_edges_into_the_right_digits(
+    tmp_path: Path,
+    digit_classifier: torch.nn.Module,
+    learning_seed: int,
+    record_learning: Callable[..., None],
+) -> None:
+    model, datamodule = fit(tmp_path, *SMALL_PIX2PIX, "max_kimg=16", f"seed={learning_seed}")
+    assert isinstance(model, Pix2Pix)
+    held_out = datamodule._split("test")  # the 1,000 held-out pairs
+    source, target, labels = held_out.source, held_out.target, held_out.labels
+    output = model.translate(source)
+    read = predictor(digit_classifier)
+    agreement = float((read(output) == labels).float().mean())
+    untranslated = float((read(source) == labels).float().mean())  # the edges as they are
+    scores = paired_scores(output, target)
+    before = paired_scores(source, target)
+    model.inference = "eval"  # BatchNorm's running statistics instead of each batch's
+    agreement_eval = float((read(model.translate(source)) == labels).float().mean())
+    record_learning(
+        agreement=agreement, agreement_eval=agreement_eval, untranslated=untranslated, **scores
+    )
+    assert agreement >= 0.9, f"{agreement:.3f} of translated edge maps read as their digit"
+    assert scores["l1"] < 0.5 * before["l1"] and scores["ssim"] > before["ssim"]
