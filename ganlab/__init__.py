@@ -3,7 +3,7 @@
 from importlib.metadata import PackageNotFoundError, version
 
 from ganlab.config import register_resolvers
-from ganlab.generator import TrainedGenerator, load_generator
+from ganlab.generator import TrainedGenerator, Translator, load_generator, load_translator
 
 try:
     __version__ = version("ganlab")
@@ -12,4 +12,4 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 register_resolvers()
 
-__all__ = ["TrainedGenerator", "__version__", "load_generator"]
+__all__ = ["TrainedGenerator", "Translator", "__version__", "load_generator", "load_translator"]

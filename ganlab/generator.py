@@ -5,6 +5,10 @@ G = load_generator("outputs/train/.../checkpoints/last.ckpt")
 x = G.sample(16)  # (16, *G.shape), images in [-1, 1]
 x = G.sample(16, seed=0, labels=[3] * 16, psi=0.7)  # seeded; class 3 (a conditional G); truncated
 
+from ganlab import load_translator
+T = load_translator("outputs/train/.../checkpoints/last.ckpt")  # a Pix2Pix run
+y = T(x)  # (16, *T.shape): translations of source images x, (16, *T.source_shape) in [-1, 1]
+
 Loading runs no code from the file: it is read with ``weights_only=True`` and the generator's
 stored config may only build ganlab's own networks (:mod:`ganlab.stored`).
 """
@@ -13,12 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from ganlab.checkpoints import CheckpointError, read_checkpoint
-from ganlab.sampling import Seed, draw_batches, draw_inputs, generate
+from ganlab.sampling import INFERENCE_MODES, Seed, draw_batches, draw_inputs, generate, translating
 from ganlab.stored import build_stored
 
 
@@ -98,6 +103,75 @@ def load_generator(
     before anything is built. ``trust=True`` builds it anyway (with a warning naming it): only
     for files you would run as code. The weights are data either way: a checkpoint's generator
     makes whatever it was trained (or edited) to make."""
+    network, used_ema, kimg, _ = _load_network(path, ema, trust)
+    if not hasattr(network, "latent_dim"):
+        raise CheckpointError(
+            f"{path}: its generator translates input images (it has no latents to sample): "
+            "use ganlab.load_translator, or python -m ganlab.translate"
+        )
+    return TrainedGenerator(network, ema=used_ema, kimg=kimg).to(device)
+
+
+class Translator:
+    """A translating generator rebuilt from a checkpoint (Pix2Pix's): ``translator(images)``
+    gives its outputs for source images ``(N, *source_shape)`` in [-1, 1], in the test-time
+    mode the model was trained to use (``inference``: ``train``, the Pix2Pix paper's, or
+    ``eval``; :func:`ganlab.sampling.translating`)."""
+
+    def __init__(self, network: nn.Module, inference: str, ema: bool, kimg: float) -> None:
+        assert inference in INFERENCE_MODES, f"inference must be one of {INFERENCE_MODES}"
+        self.network = network.requires_grad_(False)
+        self.inference = inference
+        self.ema = ema  # whether these are the EMA weights
+        self.kimg = kimg  # thousands of real images the model had seen
+        self.source_shape = tuple(int(s) for s in network.source_shape)  # type: ignore[union-attr]
+        self.shape = tuple(int(s) for s in network.shape)  # type: ignore[union-attr]
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.network.parameters()).device
+
+    def to(self, device: str | torch.device) -> Translator:
+        self.network.to(device)
+        return self
+
+    def __call__(self, images: Tensor, seed: int | None = 0, batch_size: int = 64) -> Tensor:
+        """Outputs for ``images``, ``batch_size`` at a time (in ``train`` mode BatchNorm uses
+        each batch's statistics), dropout drawn from ``seed``; on the CPU."""
+        assert tuple(images.shape[1:]) == self.source_shape, (
+            f"the translator reads images of shape {list(self.source_shape)}, got "
+            f"{list(images.shape[1:])}"
+        )
+        with translating(self.network, self.inference, seed) as network:
+            return torch.cat(
+                [network(chunk.to(self.device)).cpu() for chunk in images.split(batch_size)]
+            )
+
+
+def load_translator(
+    path: str | Path,
+    ema: bool = True,
+    device: str = "cpu",
+    trust: bool = False,  # build whatever the stored config names (as load_generator)
+) -> Translator:
+    """Rebuild the translating generator of a ganlab checkpoint (Pix2Pix's), safely as
+    :func:`load_generator` does; the EMA weights where the model kept them, unless
+    ``ema=False``."""
+    network, used_ema, kimg, hparams = _load_network(path, ema, trust)
+    if not hasattr(network, "source_shape"):
+        raise CheckpointError(
+            f"{path}: its generator makes samples from latents, not from input images: use "
+            "ganlab.load_generator, or python -m ganlab.sample"
+        )
+    inference = str(hparams.get("inference", "eval"))
+    return Translator(network, inference, ema=used_ema, kimg=kimg).to(device)
+
+
+def _load_network(
+    path: str | Path, ema: bool, trust: bool
+) -> tuple[nn.Module, bool, float, dict[str, Any]]:
+    """The generator network of a checkpoint with its weights (the EMA ones if ``ema`` and
+    kept), whether they are the EMA's, the kimg trained and the stored hyperparameters."""
     checkpoint = read_checkpoint(path)
     hparams = checkpoint.get("hyper_parameters", {})
     spec = hparams.get("generator")
@@ -116,4 +190,4 @@ def load_generator(
     )
     network.load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
     kimg = checkpoint.get("ganlab", {}).get("images_seen", 0) / 1000.0
-    return TrainedGenerator(network, ema=prefix == "generator_ema.", kimg=kimg).to(device)
+    return network, prefix == "generator_ema.", kimg, hparams

@@ -29,7 +29,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import torch
@@ -205,11 +205,15 @@ def written_here(path: Path) -> bool:
 
 
 @contextlib.contextmanager
-def staged_folder(out: Path, overwrite: bool) -> Iterator[Path]:
+def staged_folder(
+    out: Path,
+    overwrite: bool,
+    check: Callable[[Path, bool], None] = check_folder,  # refuses an out it may not replace
+) -> Iterator[Path]:
     """A hidden folder next to ``out`` to write into; renamed to ``out`` once complete (the old
     ``out`` moved aside and deleted only then), removed if writing fails: ``out`` is never a
     half-written export."""
-    check_folder(out, overwrite)
+    check(out, overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.partial-{os.getpid()}-{time.time_ns()}"
     staging.mkdir()

@@ -5,7 +5,8 @@ generator was trained with and, for a class-conditional generator, class labels.
   truncated (the truncation trick);
 - :func:`draw_batches`: the same in batches, one after the other from one stream;
 - :func:`draw_latents`: the latents alone (noise, then any InfoGAN codes);
-- :func:`generate`: a generator's samples of given inputs.
+- :func:`generate`: a generator's samples of given inputs;
+- :func:`translating`: a generator driven by an input image (Pix2Pix's), in its test-time mode.
 
 Every draw comes from ``seed``: an int (a fresh ``torch.Generator`` seeded with it), a
 ``torch.Generator`` (successive draws continue its stream) or None (the global RNG). Draws are
@@ -32,18 +33,22 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor, nn
 
+from ganlab import rng
 from ganlab.latent import truncated_normal
 from ganlab.networks.base import Generator
 
 Seed = int | torch.Generator | None  # a seed, a generator to draw on, or None: the global RNG
 MAX_GRID_CLASSES = 16  # sample grids give each class a row up to this many classes
+INFERENCE_MODES = ("train", "eval")  # test-time modes of a translating G (Pix2Pix's inference)
 
 __all__ = [
+    "INFERENCE_MODES",
     "MAX_GRID_CLASSES",
     "Inputs",
     "Seed",
@@ -54,6 +59,7 @@ __all__ = [
     "generate",
     "noise_width",
     "tracks_average",
+    "translating",
 ]
 
 
@@ -190,3 +196,29 @@ def class_grid_labels(num_classes: int, n: int) -> Tensor:
     if num_classes <= MAX_GRID_CLASSES:
         return torch.arange(num_classes).repeat_interleave(math.ceil(n / num_classes))
     return torch.arange(n) % num_classes
+
+
+@contextmanager
+def translating(generator: nn.Module, mode: str, seed: int | None = None) -> Iterator[nn.Module]:
+    """``generator`` without gradients in a translator's test-time ``mode``
+    (:mod:`ganlab.models.pix2pix`): ``"eval"``, or ``"train"`` (the Pix2Pix paper's). In
+    ``"train"`` mode the dropout draws come from ``seed`` (the global random state untouched)
+    where one is given, and BatchNorm's running statistics, which a forward pass in training
+    mode updates, are put back afterwards. The module's own mode is restored on exit."""
+    assert mode in INFERENCE_MODES, f"inference must be one of {INFERENCE_MODES}, got {mode!r}"
+    was_training = generator.training
+    stats = {
+        name: buffer.clone()
+        for name, buffer in generator.named_buffers()
+        if name.rsplit(".", 1)[-1] in ("running_mean", "running_var", "num_batches_tracked")
+    }
+    generator.train(mode == "train")
+    device = next(generator.parameters()).device
+    try:
+        with torch.no_grad(), rng.seeded(seed, device):
+            yield generator
+    finally:
+        buffers = dict(generator.named_buffers())
+        for name, value in stats.items():
+            buffers[name].copy_(value)
+        generator.train(was_training)

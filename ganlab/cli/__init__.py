@@ -3,6 +3,8 @@
 
 - ``ganlab-train`` (:mod:`ganlab.cli.train`): train any GAN (:mod:`ganlab.train`);
 - ``ganlab-sample`` (:mod:`ganlab.cli.sample`): draw from a checkpoint (:mod:`ganlab.sample`);
+- ``ganlab-translate`` (:mod:`ganlab.cli.translate`): translate images with a translation
+  model's checkpoint (:mod:`ganlab.translate`);
 - ``ganlab-evaluate`` (:mod:`ganlab.cli.evaluate`): score a checkpoint or an image folder;
 - ``ganlab-export`` (:mod:`ganlab.cli.export`): TorchScript / ONNX generators;
 - ``ganlab-anomaly`` (:mod:`ganlab.cli.anomaly`): anomaly detection, ``fit`` and ``score``;

@@ -2,7 +2,8 @@
 
 Feature metrics (``fidelity``, ``prdc``) are torchmetrics ``Metric``s on features that one
 :class:`FeatureExtractor` computes per image batch; :class:`Evaluator` wires them together and
-records how every number was measured. ``mixture`` scores 2-D Gaussian mixtures.
+records how every number was measured. ``mixture`` scores 2-D Gaussian mixtures;
+``translation`` scores outputs of a paired translation against their targets (L1, PSNR, SSIM).
 """
 
 from ganlab.metrics.classifier import ClassifierFeatures, StackedClassifierFeatures
@@ -13,6 +14,7 @@ from ganlab.metrics.inception import InceptionFeatures
 from ganlab.metrics.mixture import MixtureCoverage, mixture_coverage
 from ganlab.metrics.modes import ModeCount
 from ganlab.metrics.prdc import DensityCoverage, PrecisionRecall
+from ganlab.metrics.translation import paired_scores
 
 __all__ = [
     "FID",
@@ -31,4 +33,5 @@ __all__ = [
     "ReferenceKey",
     "StackedClassifierFeatures",
     "mixture_coverage",
+    "paired_scores",
 ]

@@ -22,8 +22,6 @@ changes nothing in G (BatchNorm's running statistics are restored afterwards).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import torch
@@ -33,37 +31,11 @@ from torch import Tensor, nn
 
 from ganlab import rng
 from ganlab.models.base import GAN, Batch
+from ganlab.sampling import INFERENCE_MODES, translating
 
-__all__ = ["INFERENCE_MODES", "Pix2Pix", "translating"]
+__all__ = ["Pix2Pix"]
 
-INFERENCE_MODES = ("train", "eval")
 GRID_COLUMNS = 8  # pairs per row of a sample grid: a row of inputs, of outputs, of targets
-
-
-@contextmanager
-def translating(generator: nn.Module, mode: str, seed: int | None = None) -> Iterator[nn.Module]:
-    """``generator`` without gradients in Pix2Pix's test-time ``mode`` (see the module's
-    docstring): ``"eval"`` or ``"train"``. In ``"train"`` mode the dropout draws come from
-    ``seed`` (the global random state untouched) where one is given, and BatchNorm's running
-    statistics, which a forward pass in training mode updates, are put back afterwards. The
-    module's own mode is restored on exit."""
-    assert mode in INFERENCE_MODES, f"inference must be one of {INFERENCE_MODES}, got {mode!r}"
-    was_training = generator.training
-    stats = {
-        name: buffer.clone()
-        for name, buffer in generator.named_buffers()
-        if name.rsplit(".", 1)[-1] in ("running_mean", "running_var", "num_batches_tracked")
-    }
-    generator.train(mode == "train")
-    device = next(generator.parameters()).device
-    try:
-        with torch.no_grad(), rng.seeded(seed, device):
-            yield generator
-    finally:
-        buffers = dict(generator.named_buffers())
-        for name, value in stats.items():
-            buffers[name].copy_(value)
-        generator.train(was_training)
 
 
 class Pix2Pix(GAN):

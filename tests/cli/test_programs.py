@@ -14,7 +14,16 @@ from helpers import run_cli
 from ganlab.cli.runner import discard_unused_run_dir
 
 ROOT = Path(__file__).parents[2]
-PROGRAMS = ("train", "sample", "evaluate", "export", "anomaly", "report", "fit_classifier")
+PROGRAMS = (
+    "train",
+    "sample",
+    "translate",
+    "evaluate",
+    "export",
+    "anomaly",
+    "report",
+    "fit_classifier",
+)
 
 
 def test_every_program_is_a_console_script() -> None:

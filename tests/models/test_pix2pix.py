@@ -11,8 +11,8 @@ from helpers import compose_train, fit
 from hydra.utils import instantiate
 
 from ganlab.models import Pix2Pix
-from ganlab.models.pix2pix import translating
 from ganlab.networks import UNetGenerator
+from ganlab.sampling import translating
 
 NARROW = [
     "data=edges2digits",

@@ -1,0 +1,119 @@
+"""`python -m ganlab.translate` and `load_translator`: a folder of images in, their translations
+out under the same names, written whole, never over files it did not write.
+
+One tiny Pix2Pix checkpoint is trained per module; the command line runs once in a subprocess,
+option cases call ``ganlab.translate.translate`` on the composed config in this process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from helpers import run_cli, run_dir
+from hydra import compose, initialize_config_dir
+from PIL import Image
+from torch import Tensor
+
+import ganlab.translate as translation
+from ganlab import load_generator, load_translator
+from ganlab.checkpoints import CheckpointError
+from ganlab.config import config_dir
+from ganlab.data import Edges2Digits
+from ganlab.metrics.features import to_uint8
+
+LEGACY = Path(__file__).parents[1] / "models" / "checkpoints" / "ganlab-0.1-gan-ring8.ckpt"
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("translate_cli")
+    out = run_cli(
+        "ganlab.train",
+        "model=pix2pix",
+        "data=edges2digits",
+        "model.generator.base_channels=8",
+        "model.discriminator.base_channels=8",
+        "logger=none",
+        "max_kimg=0.3",
+        f"paths.root_dir={root}",
+    )
+    return Path(run_dir(out)) / "checkpoints" / "last.ckpt"
+
+
+@pytest.fixture(scope="module")
+def edges(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Tensor]:
+    """Five held-out edge maps as PNGs (two in a subfolder) and as a tensor, in file order."""
+    folder = tmp_path_factory.mktemp("edges")
+    source, _ = Edges2Digits().fixed_pairs(5)
+    names = ["a.png", "b.png", "c.png", "sub/d.png", "sub/e.png"]
+    for name, image in zip(names, source, strict=True):
+        (folder / name).parent.mkdir(exist_ok=True)
+        Image.fromarray(to_uint8(image)[0].numpy()).save(folder / name)
+    return folder, source
+
+
+def run_here(*overrides: str) -> Path:
+    """``python -m ganlab.translate <overrides>`` in this process."""
+    with initialize_config_dir(config_dir(), version_base="1.3"):
+        return translation.translate(compose("translate", overrides=list(overrides)))
+
+
+def read(path: Path) -> Tensor:
+    return torch.from_numpy(np.asarray(Image.open(path)).copy())
+
+
+def test_a_folder_is_translated_under_the_same_names(ckpt: Path, edges, tmp_path: Path) -> None:
+    folder, source = edges
+    out = run_cli("ganlab.translate", f"ckpt={ckpt}", f"input={folder}", f"out={tmp_path}/t")
+    assert "5 images translated (raw generator, 0.3 kimg, train mode)" in out
+    written = sorted(
+        p.relative_to(tmp_path / "t").as_posix() for p in (tmp_path / "t").rglob("*.png")
+    )
+    assert written == ["a.png", "b.png", "c.png", "sub/d.png", "sub/e.png"]
+    expected = to_uint8(load_translator(ckpt)(source, seed=0))[:, 0]  # the same batch and seed
+    got = torch.stack([read(tmp_path / "t" / name) for name in written])
+    assert torch.equal(got, expected)
+    manifest = json.loads((tmp_path / "t" / "translate.json").read_text())
+    assert manifest["files"] == written and manifest["inference"] == "train"
+
+
+def test_out_is_replaced_only_where_it_holds_earlier_translations(
+    ckpt: Path, edges, tmp_path: Path
+) -> None:
+    folder, _ = edges
+    args = [f"ckpt={ckpt}", f"input={folder}", f"out={tmp_path}/t"]
+    run_here(*args)
+    with pytest.raises(translation.TranslateError, match="is not empty: pass overwrite=true"):
+        run_here(*args)
+    run_here(*args, "overwrite=true", "seed=1")  # its own files: replaced whole
+    (tmp_path / "t" / "notes.txt").write_text("mine")
+    with pytest.raises(translation.TranslateError, match=r"did not write \(notes.txt\)"):
+        run_here(*args, "overwrite=true")
+    assert (tmp_path / "t" / "notes.txt").read_text() == "mine"
+
+
+def test_inputs_of_another_size_need_resize(ckpt: Path, edges, tmp_path: Path) -> None:
+    big = tmp_path / "big"
+    big.mkdir()
+    Image.new("L", (64, 48)).save(big / "x.png")
+    with pytest.raises(translation.TranslateError, match=r"x.png is 64x48 .* 32x32 .*resize=true"):
+        run_here(f"ckpt={ckpt}", f"input={big}", f"out={tmp_path}/t")
+    assert not (tmp_path / "t").exists()
+    run_here(f"ckpt={ckpt}", f"input={big / 'x.png'}", f"out={tmp_path}/t", "resize=true")
+    assert Image.open(tmp_path / "t" / "x.png").size == (32, 32)
+    with pytest.raises(translation.TranslateError, match="does not exist"):
+        run_here(f"ckpt={ckpt}", f"input={tmp_path}/nothing", f"out={tmp_path}/u")
+
+
+def test_the_loaders_name_each_other(ckpt: Path) -> None:
+    with pytest.raises(CheckpointError, match=r"translates input images.*load_translator"):
+        load_generator(ckpt)
+    with pytest.raises(CheckpointError, match=r"from latents.*load_generator"):
+        load_translator(LEGACY)
+    translator = load_translator(ckpt)
+    assert translator.source_shape == translator.shape == (1, 32, 32)
+    with pytest.raises(AssertionError, match=r"reads images of shape \[1, 32, 32\]"):
+        translator(torch.zeros(1, 3, 32, 32))
