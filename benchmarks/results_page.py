@@ -34,6 +34,7 @@ import mode_coverage
 import small_data
 import stacked_mnist
 import train_throughput
+import translation
 from runs import cache_path, commit_of, mean_se
 
 HERE = Path(__file__).resolve().parent
@@ -46,6 +47,7 @@ ANOMALY_KIMG, ANOMALY_STEPS, ANOMALY_RESTARTS = 30.0, 100, 2
 AUGMENTATION_KIMG = 50
 AUGMENTATION_PROTOCOL = {"synthetic": 500, "steps": 1000, "batch": augmentation.BATCH}
 STACKED_KIMG = 200
+TRANSLATION_KIMG = 16.0
 # the argparse defaults, ints as in the cache keys
 SMALL_DATA_KIMG, SMALL_DATA_EVERY, SMALL_DATA_SIDE = 150, 25, 32
 
@@ -278,6 +280,66 @@ def conditional_tables(records: list[Record]) -> list[str]:
         *table(header, rows),
         "",
         *details("Every run and its command lines", table(every_header, every)),
+    ]
+
+
+# Translation
+
+
+def translation_argv(stem: str) -> list[list[str]]:
+    variant, seed = stem.rsplit("-", 1)
+    return translation.commands(variant, int(seed), TRANSLATION_KIMG)
+
+
+def translation_tables(records: list[Record]) -> list[str]:
+    groups: dict[str, list[Record]] = defaultdict(list)
+    for record in records:
+        groups[record["stem"].rsplit("-", 1)[0]].append(record)
+    order = [v for v in translation.VARIANTS if v in groups]
+    rows = [translation.table_row(v, groups[v]) for v in order]
+    every = table(
+        [
+            "variant",
+            "seed",
+            "L1",
+            "PSNR",
+            "SSIM",
+            "agreement",
+            "FID",
+            "CPU min",
+            "commit",
+            "command",
+        ],
+        (
+            [
+                f"`{variant}`",
+                record["stem"].rsplit("-", 1)[1],
+                f"{record['l1']:.4f}",
+                f"{record['psnr']:.2f}",
+                f"{record['ssim']:.3f}",
+                f"{100 * record['agreement']:.1f}%",
+                f"{record['fid']:.2f}",
+                f"{record['cpu_minutes']:.1f}",
+                commit_of(record),
+                shell(record["argv"][0]),
+            ]
+            for variant in order
+            for record in groups[variant]
+        ),
+    )
+    # each variant's options beyond the half-width preset every variant shares
+    extra = {v: translation.VARIANTS[v][len(translation.HALF_WIDTH) :] for v in order}
+    return [
+        "Mean ± standard error over seeds. One row: `python benchmarks/translation.py "
+        "--variants <variant>`. Options beyond the shared ones: "
+        + "; ".join(f"`{v}` {options(o)}" for v, o in extra.items())
+        + ".",
+        "",
+        translation.table_header(TRANSLATION_KIMG),
+        "|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+        *details("Every run and its command line", every),
     ]
 
 
@@ -595,6 +657,15 @@ BENCHMARKS = [
         "conditional",
         partial(cached_runs, argv_of=conditional_argv),
         conditional_tables,
+    ),
+    Benchmark(
+        "Image-to-image translation",
+        "translation.py",
+        "python benchmarks/translation.py",
+        "[Image-to-image translation](translation.md)",
+        "translation",
+        partial(cached_runs, argv_of=translation_argv),
+        translation_tables,
     ),
     Benchmark(
         "Anomaly detection",

@@ -268,6 +268,14 @@ def check_combinations(cfg: DictConfig) -> None:
             f"{data.get('_target_')} has no source images (data.source_shape): use paired "
             "data (data=edges2digits)"
         )
+    evaluation = (cfg.get("callbacks") or {}).get("evaluation") or {}
+    if needs_pairs and float(evaluation.get("every_kimg") or 0) > 0:
+        raise ConfigError(
+            f"callbacks.evaluation scores samples drawn from latents, and model "
+            f"{model.get('_target_')} translates input images: set "
+            "callbacks.evaluation.every_kimg=0 (held-out L1, PSNR, SSIM, digit agreement and "
+            "FID of a translator: benchmarks/translation.py, docs/translation.md)"
+        )
 
 
 def _needs_labels(model: DictConfig) -> bool:

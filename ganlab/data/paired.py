@@ -141,9 +141,13 @@ class Edges2Digits(GANDataModule):
             self._pairs[split] = PairedTensors(target, labels[keep], source)
         return self._pairs[split]
 
+    def held_out(self) -> PairedTensors:
+        """The held-out pairs (``split=test``), whichever split this module serves."""
+        return self._split("test")
+
     def fixed_pairs(self, n: int) -> tuple[Tensor, Tensor]:
         """``n`` held-out pairs as ``(source, target)`` batches, evenly spaced over the test
         split (so over its classes), the same at every call."""
-        held_out = self._split("test")
+        held_out = self.held_out()
         picked = torch.linspace(0, len(held_out) - 1, min(n, len(held_out))).long()
         return held_out.source[picked], held_out.target[picked]

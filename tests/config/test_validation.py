@@ -126,6 +126,9 @@ def test_translation_presets_need_paired_image_data(tmp_path: Path, model: str) 
         check_combinations(compose_train(tmp_path, f"model={model}", "data=mnist5k", resolve=False))
     with pytest.raises(ConfigError, match=r"image network but the data are 2-D vectors"):
         check_combinations(compose_train(tmp_path, f"model={model}", "data=grid25", resolve=False))
+    evaluated = ["callbacks.evaluation.every_kimg=10", f"data={PAIRED_PRESETS[model]}"]
+    with pytest.raises(ConfigError, match=r"translates input images: set callbacks.evaluation"):
+        check_combinations(compose_train(tmp_path, f"model={model}", *evaluated))
 
 
 @pytest.mark.parametrize("data", sorted(p.stem for p in (CONF / "data").glob("*.yaml")))

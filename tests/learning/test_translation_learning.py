@@ -37,7 +37,7 @@ def test_pix2pix_translates_held_out_edges_into_the_right_digits(
 ) -> None:
     model, datamodule = fit(tmp_path, *SMALL_PIX2PIX, "max_kimg=16", f"seed={learning_seed}")
     assert isinstance(model, Pix2Pix)
-    held_out = datamodule._split("test")  # the 1,000 held-out pairs
+    held_out = datamodule.held_out()  # the 1,000 held-out pairs
     source, target, labels = held_out.source, held_out.target, held_out.labels
     output = model.translate(source)
     read = predictor(digit_classifier)

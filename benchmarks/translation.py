@@ -1,0 +1,157 @@
+"""Pix2Pix's ablations (the paper's Tables 1 and 2, in spirit) on the offline paired task.
+
+Each variant trains ``model=pix2pix`` from the command line on ``data=edges2digits`` (edges to
+32 px digits) at half width (ngf = ndf = 32) for ``--kimg`` thousand pairs. Then its generator,
+in its test-time mode (the paper's: dropout on, each batch's BatchNorm statistics; batches of
+64), translates the 1,000 held-out edge maps, scored against their digits:
+
+- L1 (per pixel, range [-1, 1]), PSNR and SSIM (``ganlab.metrics.paired_scores``);
+- digit agreement: the share of translations the mnist5k digit classifier (``python -m
+  ganlab.fit_classifier data=mnist5k``, trained once into the cache directory) reads as the
+  digit whose edges went in;
+- classifier-feature FID of the 1,000 translations against the 1,000 target digits;
+- CPU minutes of training.
+
+Variants: Table 1's objectives (L1 alone, cGAN alone, L1 + cGAN, L1 + an unconditional GAN)
+and Table 2's patch sizes of L1 + cGAN (1x1 PixelGAN, 16x16, 34x34, 70x70: the preset).
+
+    python benchmarks/translation.py [--seeds 3] [--jobs 2] [--kimg 16]
+
+Finished runs are kept in ``--cache`` and not rerun.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from runs import (
+    cached,
+    classifier_options,
+    commits_line,
+    ensure_classifier,
+    mean_se,
+    run_modules,
+    train_command,
+)
+
+HALF_WIDTH = [
+    "model=pix2pix",
+    "data=edges2digits",
+    "model.generator.base_channels=32",
+    "model.discriminator.base_channels=32",
+    "callbacks.sample_grid.every_kimg=100000",
+]
+VARIANTS: dict[str, list[str]] = {
+    "l1": [*HALF_WIDTH, "model.adversarial_weight=0"],  # Table 1: L1 alone
+    "cgan": [*HALF_WIDTH, "model.l1_weight=0"],  # cGAN alone
+    "l1_cgan": HALF_WIDTH,  # the preset: L1 + cGAN, 70x70 patches
+    "l1_gan": [*HALF_WIDTH, "model.judges_pairs=false"],  # L1 + an unconditional D
+    "l1_cgan_1x1": [*HALF_WIDTH, "model.discriminator.n_layers=0"],  # Table 2: PixelGAN
+    "l1_cgan_16x16": [*HALF_WIDTH, "model.discriminator.n_layers=1"],
+    "l1_cgan_34x34": [*HALF_WIDTH, "model.discriminator.n_layers=2"],
+}
+SCORES = ("l1", "psnr", "ssim", "agreement", "fid")
+
+
+def commands(variant: str, seed: int, kimg: float) -> list[list[str]]:
+    return [train_command(*VARIANTS[variant], seed=seed, kimg=kimg)]
+
+
+def translation_scores(classifier: Path) -> Callable[[Path], dict[str, float]]:
+    """What to read from a finished run: its translations of the held-out pairs, scored."""
+
+    def inspect(root: Path) -> dict[str, float]:
+        import torch
+
+        from ganlab import load_translator
+        from ganlab.data import Edges2Digits
+        from ganlab.metrics import FID, paired_scores
+        from ganlab.metrics.classifier import ClassifierFeatures
+
+        torch.set_num_threads(1)
+        translator = load_translator(root / "run" / "checkpoints" / "last.ckpt")
+        pairs = Edges2Digits().held_out()  # the 1,000 held-out pairs
+        output = translator(pairs.source, seed=0)
+        extractor = ClassifierFeatures(path=str(classifier))
+        agreement = float((extractor.predict(output) == pairs.labels).float().mean())
+        fid = FID(extractor.num_features)
+        with torch.no_grad():
+            fid.update(extractor(pairs.target)["features"].double(), real=True)
+            fid.update(extractor(output)["features"].double(), real=False)
+        return {
+            **paired_scores(output, pairs.target),
+            "agreement": agreement,
+            "fid": float(fid.compute()),
+        }
+
+    return inspect
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--kimg", type=float, default=16.0)
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    classifier_options(parser, "translation")
+    args = parser.parse_args()
+    variants = args.variants.split(",")
+    assert not set(variants) - set(VARIANTS), f"unknown variants; choose from {sorted(VARIANTS)}"
+    classifier = ensure_classifier(args.classifiers, "mnist5k")
+
+    def one(job: tuple[str, int]) -> dict:
+        variant, seed = job
+        argvs = commands(variant, seed, args.kimg)
+
+        def compute() -> dict[str, float]:
+            inspect = translation_scores(classifier)
+            final, cpu = run_modules(argvs, f"{variant}, seed {seed}", inspect)
+            return {**{k: final[k] for k in SCORES}, "cpu_minutes": cpu}
+
+        record = cached(args.cache, f"{variant}-{seed}", argvs, compute)
+        return {"variant": variant, "seed": seed, **record}
+
+    start = time.time()
+    jobs = [(v, s) for s in range(args.seeds) for v in variants]
+    with ThreadPoolExecutor(args.jobs) as pool:
+        runs = []
+        for run in pool.map(one, jobs):
+            runs.append(run)
+            scores = ", ".join(f"{k} {run[k]:.3f}" for k in SCORES)
+            print(f"{run['variant']:>14} seed {run['seed']}: {scores}", flush=True)
+
+    lines = [table_header(args.kimg), "|---|---|---|---|---|---|---|"]
+    for variant in variants:
+        lines.append(table_row(variant, [r for r in runs if r["variant"] == variant]))
+    result = "\n".join([*lines, "", commits_line(runs)])
+    print(f"\n{result}\n\n{len(jobs)} runs in {(time.time() - start) / 60:.1f} min wall")
+    if args.out:
+        args.out.write_text(result + "\n")
+
+
+def table_header(kimg: float) -> str:
+    return (
+        f"| Variant (edges2digits, {kimg:g} kimg) | L1 | PSNR (dB) | SSIM | digit agreement "
+        "| classifier FID 1k | CPU min/run |"
+    )
+
+
+def table_row(variant: str, group: list[dict]) -> str:
+    """One variant's runs: mean ± standard error of each score over seeds."""
+    cpu = statistics.fmean(r["cpu_minutes"] for r in group)
+    return (
+        f"| `{variant}` ({len(group)} seeds) | {mean_se([r['l1'] for r in group], digits=4)} "
+        f"| {mean_se([r['psnr'] for r in group], digits=2)} "
+        f"| {mean_se([r['ssim'] for r in group], digits=3)} "
+        f"| {mean_se([r['agreement'] for r in group], scale=100)}% "
+        f"| {mean_se([r['fid'] for r in group], digits=2)} | {cpu:.1f} |"
+    )
+
+
+if __name__ == "__main__":
+    main()
