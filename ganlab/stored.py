@@ -118,6 +118,7 @@ ALLOWED: frozenset[str] = frozenset(
         "ganlab.data.CelebA",
         "ganlab.data.Digits",
         "ganlab.data.Edges2Digits",
+        "ganlab.data.MNIST2Digits",
         "ganlab.data.ImageFolder",
         "ganlab.data.RingMixture",
         "ganlab.data.GridMixture",

@@ -262,11 +262,15 @@ def check_combinations(cfg: DictConfig) -> None:
         )
 
     needs_pairs = "_target_" in model and getattr(_target(model, "model"), "needs_pairs", False)
-    if needs_pairs and data.get("source_shape") is None:
+    pairing = getattr(_target(data, "data"), "pairing", None) if "_target_" in data else None
+    if needs_pairs and pairing != "paired":
+        what = {
+            "unpaired": "is unpaired (two domains, no image matched to another)",
+            None: "has no source images",
+        }[pairing]
         raise ConfigError(
             f"model {model.get('_target_')} translates paired images, but data "
-            f"{data.get('_target_')} has no source images (data.source_shape): use paired "
-            "data (data=edges2digits)"
+            f"{data.get('_target_')} {what}: use paired data (data=edges2digits)"
         )
     evaluation = (cfg.get("callbacks") or {}).get("evaluation") or {}
     if needs_pairs and float(evaluation.get("every_kimg") or 0) > 0:

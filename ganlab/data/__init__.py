@@ -1,6 +1,7 @@
 """ganlab DataModules: 2-D toy mixtures, small offline image sets, torchvision sets, folders,
 subsets of any of them by class (``per_class`` images each, a held-out split), and paired
-images for translation (:mod:`ganlab.data.paired`: ``(target, label, source)`` triples).
+images for translation (:mod:`ganlab.data.paired`: ``(target, label, source)`` triples) and
+unpaired ones (:mod:`ganlab.data.unpaired`: ``(a, label_a, b, label_b)`` from two domains).
 
 Every DataModule subclasses :class:`GANDataModule`, takes the shared :class:`DataOptions`
 (``shape``, ``batch_size``, ``num_workers``, ``pin_memory``, ``num_classes``, ``seed``) besides
@@ -18,6 +19,7 @@ from ganlab.data.paired import Edges2Digits
 from ganlab.data.stacked import StackedDigits, StackedMNIST5k
 from ganlab.data.subset import ClassSubset
 from ganlab.data.torchvision_sets import CIFAR10, MNIST, CelebA, FashionMNIST
+from ganlab.data.unpaired import MNIST2Digits
 
 __all__ = [
     "CIFAR10",
@@ -35,6 +37,7 @@ __all__ = [
     "ImageFileDataset",
     "ImageFolder",
     "InMemoryImages",
+    "MNIST2Digits",
     "MNIST5k",
     "MixtureStream",
     "RingMixture",

@@ -114,6 +114,9 @@ class GANDataModule(L.LightningDataModule):
     """
 
     data_name: ClassVar[str] = "data"  # how messages name the dataset
+    # translation data: "paired" (each source image with its target) or "unpaired" (two
+    # domains); None: images to generate. Read by ganlab.validation before anything is built
+    pairing: ClassVar[str | None] = None
     split: str = "train"  # the part of the dataset served; data.split where there are several
     default_shape: ClassVar[tuple[int, ...]] = ()  # each DataModule names its own
     default_batch_size: ClassVar[int] = 64

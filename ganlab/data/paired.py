@@ -75,6 +75,7 @@ class Edges2Digits(GANDataModule):
     """
 
     data_name: ClassVar[str] = "edges2digits"
+    pairing: ClassVar[str | None] = "paired"
     default_shape: ClassVar[tuple[int, ...]] = (1, 32, 32)
 
     def __init__(

