@@ -22,6 +22,13 @@ exported (the EMA copy by default). Its inputs:
 
 The output is ``(batch, *shape)``: images in [-1, 1], or unbounded vectors for 2-D data.
 
+A translator's checkpoint (``model=pix2pix``) exports its generator with one input,
+``source``: ``(batch, *source_shape)`` float32 images in [-1, 1]. The export runs in eval mode
+(BatchNorm's running statistics, no dropout): an output depends on its input alone. A model
+trained with the paper's test-time mode (``model.inference=train``: dropout on, each batch's
+statistics) is translated that way by ``ganlab.translate``, not by the exported file; the
+metadata's ``test_time`` and ``trained_test_time`` say so.
+
 The metadata (:func:`export_metadata`) is stored as JSON: in a TorchScript file as the extra
 file ``ganlab.json`` and the module attribute ``metadata`` (with ``latent_dim``,
 ``num_classes`` and ``shape`` also as attributes); in an ONNX file as the ``ganlab`` entry of
@@ -43,7 +50,7 @@ from torch import Tensor, nn
 
 import ganlab
 from ganlab.config import register_resolvers
-from ganlab.generator import TrainedGenerator, load_generator
+from ganlab.generator import TrainedGenerator, Translator, load_trained
 from ganlab.io import atomic_write_bytes
 from ganlab.networks.base import Generator
 from ganlab.sampling import draw_inputs
@@ -89,14 +96,25 @@ def output_range(network: nn.Module) -> str:
     return "[-1, 1]" if isinstance(last, nn.Tanh) else "unbounded"
 
 
-def export_metadata(generator: TrainedGenerator, ckpt: str | Path) -> dict[str, Any]:
+def export_metadata(generator: TrainedGenerator | Translator, ckpt: str | Path) -> dict[str, Any]:
     """What a user of the exported file needs to know, JSON-serializable."""
     network = generator.network
+    if isinstance(generator, Translator):
+        inputs: dict[str, Any] = {
+            "inputs": ["source"],
+            "source_shape": list(generator.source_shape),
+            "test_time": "eval",  # what the file runs
+            "trained_test_time": generator.inference,  # what ganlab.translate runs
+        }
+    else:
+        inputs = {
+            "inputs": ["z", "labels"] if generator.num_classes else ["z"],
+            "latent_dim": generator.latent_dim,
+            "latent": latent_layout(network),
+            "num_classes": generator.num_classes,
+        }
     return {
-        "inputs": ["z", "labels"] if generator.num_classes else ["z"],
-        "latent_dim": generator.latent_dim,
-        "latent": latent_layout(network),
-        "num_classes": generator.num_classes,
+        **inputs,
         "shape": list(generator.shape),
         "output_range": output_range(network),
         "kimg": round(generator.kimg, 3),
@@ -113,10 +131,17 @@ class _Exported(nn.Module):
     def __init__(self, traced: nn.Module, metadata: dict[str, Any]) -> None:
         super().__init__()
         self.generator = traced
-        self.latent_dim = int(metadata["latent_dim"])
-        self.num_classes = int(metadata["num_classes"])
         self.shape = [int(s) for s in metadata["shape"]]
         self.metadata = json.dumps(metadata)
+
+
+class _Latent(_Exported):
+    """A generator of latents (and labels): their widths as attributes, and checked."""
+
+    def __init__(self, traced: nn.Module, metadata: dict[str, Any]) -> None:
+        super().__init__(traced, metadata)
+        self.latent_dim = int(metadata["latent_dim"])
+        self.num_classes = int(metadata["num_classes"])
 
     def check_z(self, z: Tensor) -> None:
         if z.dim() != 2 or z.size(1) != self.latent_dim:
@@ -125,13 +150,13 @@ class _Exported(nn.Module):
             )
 
 
-class _Unconditional(_Exported):
+class _Unconditional(_Latent):
     def forward(self, z: Tensor) -> Tensor:
         self.check_z(z)
         return self.generator(z)
 
 
-class _Conditional(_Exported):
+class _Conditional(_Latent):
     def forward(self, z: Tensor, labels: Tensor) -> Tensor:
         self.check_z(z)
         if labels.dim() != 1 or labels.size(0) != z.size(0):
@@ -141,13 +166,43 @@ class _Conditional(_Exported):
         return self.generator(z, labels.long())
 
 
-def example_inputs(generator: TrainedGenerator, n: int, seed: int) -> tuple[Tensor, ...]:
-    """``n`` latents (and labels for a conditional generator) from the training prior."""
+class _Translation(_Exported):
+    """A translator: source images in, their shape as an attribute, and checked."""
+
+    def __init__(self, traced: nn.Module, metadata: dict[str, Any]) -> None:
+        super().__init__(traced, metadata)
+        self.source_shape = [int(s) for s in metadata["source_shape"]]
+
+    def forward(self, source: Tensor) -> Tensor:
+        if source.dim() != 4 or list(source.shape[1:]) != self.source_shape:
+            raise ValueError(
+                "source must have shape (batch, "
+                + ", ".join([str(s) for s in self.source_shape])
+                + "), got "
+                + str(source.shape)
+            )
+        return self.generator(source)
+
+
+def example_inputs(
+    generator: TrainedGenerator | Translator, n: int, seed: int
+) -> tuple[Tensor, ...]:
+    """``n`` latents (and labels for a conditional generator) from the training prior; for a
+    translator, ``n`` seeded source images (uniform in [-1, 1])."""
+    if isinstance(generator, Translator):
+        rng = torch.Generator().manual_seed(seed)
+        return (torch.rand(n, *generator.source_shape, generator=rng) * 2 - 1,)
     latent, labels = draw_inputs(generator.network, n, seed)
     return (latent,) if labels is None else (latent, labels)
 
 
-def torchscript_bytes(generator: TrainedGenerator, metadata: dict[str, Any]) -> bytes:
+def _wrapper(generator: TrainedGenerator | Translator) -> type[_Exported]:
+    if isinstance(generator, Translator):
+        return _Translation
+    return _Conditional if generator.num_classes else _Unconditional
+
+
+def torchscript_bytes(generator: TrainedGenerator | Translator, metadata: dict[str, Any]) -> bytes:
     """The generator traced (batch size free), wrapped with its metadata, as a TorchScript file."""
     network = generator.network
     with warnings.catch_warnings(), torch.no_grad():
@@ -159,14 +214,14 @@ def torchscript_bytes(generator: TrainedGenerator, metadata: dict[str, Any]) -> 
             example_inputs(generator, 3, seed=0),
             check_inputs=[example_inputs(generator, 5, seed=1)],
         )
-        wrapper = (_Conditional if generator.num_classes else _Unconditional)(traced, metadata)
+        wrapper = _wrapper(generator)(traced, metadata)
         module = torch.jit.script(wrapper.eval())
         buffer = io.BytesIO()
         torch.jit.save(module, buffer, _extra_files={METADATA_FILE: json.dumps(metadata)})
     return buffer.getvalue()
 
 
-def onnx_bytes(generator: TrainedGenerator, metadata: dict[str, Any]) -> bytes:
+def onnx_bytes(generator: TrainedGenerator | Translator, metadata: dict[str, Any]) -> bytes:
     """The generator as an ONNX model (dynamo exporter; batch dimension ``batch``)."""
     missing = [name for name in ("onnx", "onnxscript") if find_spec(name) is None]
     if missing:
@@ -222,7 +277,8 @@ def export(cfg: DictConfig) -> Path:
     fmt = str(cfg.format).lower()
     if fmt not in FORMATS:
         raise ExportError(f"format={cfg.format} is not supported: use one of {sorted(FORMATS)}")
-    generator = load_generator(cfg.ckpt, ema=cfg.ema, device="cpu", trust=cfg.trust)
+    generator = load_trained(cfg.ckpt, ema=cfg.ema, device="cpu", trust=cfg.trust)
+    generator.network.eval()  # a translator's is as loaded; the file runs eval mode
     metadata = export_metadata(generator, cfg.ckpt)
     data = (torchscript_bytes if fmt == "torchscript" else onnx_bytes)(generator, metadata)
 
@@ -240,6 +296,11 @@ def export(cfg: DictConfig) -> Path:
                 f"shape {tuple(exported.shape)} vs {tuple(expected.shape)})"
             )
         verified = f"max difference to the checkpoint's generator {error:.1e}"
+    if isinstance(generator, Translator) and generator.inference != "eval":
+        verified += (
+            f"; the file runs eval mode, the model's test time is {generator.inference} "
+            "(ganlab.translate runs that)"
+        )
 
     out = Path(cfg.out) if cfg.out else Path(f"generator{FORMATS[fmt]}")
     atomic_write_bytes(out, data)

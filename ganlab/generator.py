@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -103,13 +102,13 @@ def load_generator(
     before anything is built. ``trust=True`` builds it anyway (with a warning naming it): only
     for files you would run as code. The weights are data either way: a checkpoint's generator
     makes whatever it was trained (or edited) to make."""
-    network, used_ema, kimg, _ = _load_network(path, ema, trust)
-    if not hasattr(network, "latent_dim"):
+    trained = load_trained(path, ema, device, trust)
+    if isinstance(trained, Translator):
         raise CheckpointError(
             f"{path}: its generator translates input images (it has no latents to sample): "
             "use ganlab.load_translator, or python -m ganlab.translate"
         )
-    return TrainedGenerator(network, ema=used_ema, kimg=kimg).to(device)
+    return trained
 
 
 class Translator:
@@ -157,21 +156,20 @@ def load_translator(
     """Rebuild the translating generator of a ganlab checkpoint (Pix2Pix's), safely as
     :func:`load_generator` does; the EMA weights where the model kept them, unless
     ``ema=False``."""
-    network, used_ema, kimg, hparams = _load_network(path, ema, trust)
-    if not hasattr(network, "source_shape"):
+    trained = load_trained(path, ema, device, trust)
+    if isinstance(trained, TrainedGenerator):
         raise CheckpointError(
             f"{path}: its generator makes samples from latents, not from input images: use "
             "ganlab.load_generator, or python -m ganlab.sample"
         )
-    inference = str(hparams.get("inference", "eval"))
-    return Translator(network, inference, ema=used_ema, kimg=kimg).to(device)
+    return trained
 
 
-def _load_network(
-    path: str | Path, ema: bool, trust: bool
-) -> tuple[nn.Module, bool, float, dict[str, Any]]:
-    """The generator network of a checkpoint with its weights (the EMA ones if ``ema`` and
-    kept), whether they are the EMA's, the kimg trained and the stored hyperparameters."""
+def load_trained(
+    path: str | Path, ema: bool = True, device: str = "cpu", trust: bool = False
+) -> TrainedGenerator | Translator:
+    """The generator of a checkpoint as what it is: a :class:`TrainedGenerator` (latents in)
+    or a :class:`Translator` (images in), loaded as :func:`load_generator` says."""
     checkpoint = read_checkpoint(path)
     hparams = checkpoint.get("hyper_parameters", {})
     spec = hparams.get("generator")
@@ -190,4 +188,8 @@ def _load_network(
     )
     network.load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
     kimg = checkpoint.get("ganlab", {}).get("images_seen", 0) / 1000.0
-    return network, prefix == "generator_ema.", kimg, hparams
+    used_ema = prefix == "generator_ema."
+    if hasattr(network, "source_shape"):
+        inference = str(hparams.get("inference", "eval"))
+        return Translator(network, inference, ema=used_ema, kimg=kimg).to(device)
+    return TrainedGenerator(network, ema=used_ema, kimg=kimg).to(device)

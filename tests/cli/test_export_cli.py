@@ -19,7 +19,7 @@ from helpers import CONF, fit, run_cli
 from hydra import compose, initialize_config_dir
 
 import ganlab
-from ganlab import TrainedGenerator, load_generator
+from ganlab import TrainedGenerator, load_generator, load_translator
 from ganlab.export import ExportError, export
 from ganlab.sampling import draw_inputs
 
@@ -259,3 +259,56 @@ def test_missing_onnx_packages_are_named(checkpoint, monkeypatch: pytest.MonkeyP
     message = r"onnx and onnxscript package\(s\): pip install 'ganlab\[export\]'"
     with pytest.raises(ExportError, match=message):
         export(export_cfg(checkpoint("mlp"), "format=onnx"))
+
+
+TRANSLATOR_CHILD = """
+import torch
+G = torch.jit.load(sys.argv[1])
+source = torch.load("inputs.pt")
+with torch.no_grad():
+    torch.save({"out": G(source), "single": G(source[:1])}, "out.pt")
+try:
+    G(source[:, :, :8])
+    refused = ""
+except Exception as error:
+    refused = str(error)
+print(json.dumps({"metadata": json.loads(G.metadata), "source_shape": list(G.source_shape),
+                  "refused": "source must have shape (batch, 1, 32, 32)" in refused}))
+"""
+
+
+@pytest.mark.parametrize("fmt", ["torchscript", "onnx"])
+def test_a_translator_exports_in_eval_mode(fmt: str, tmp_path: Path) -> None:
+    """Pix2Pix's U-Net: source images in; the file runs eval mode (BatchNorm's running
+    statistics, no dropout), so each output depends on its input alone."""
+    if fmt == "onnx" and not HAS_ONNX:
+        pytest.skip("needs onnx, onnxscript, onnxruntime: ganlab[export]")
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    fit(tmp_path / "run", "model=pix2pix", "data=edges2digits", *SMALL_CONV, "max_kimg=0.2")
+    torch.use_deterministic_algorithms(deterministic)
+    ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    suffix = ".pt" if fmt == "torchscript" else ".onnx"
+    out = export(export_cfg(ckpt, f"format={fmt}", f"out={tmp_path}/g{suffix}"))
+    translator = load_translator(ckpt)
+    source = torch.rand(BATCH, 1, 32, 32, generator=torch.Generator().manual_seed(3)) * 2 - 1
+    with torch.no_grad():
+        expected = translator.network.eval()(source)
+    if fmt == "torchscript":
+        torch.save(source, tmp_path / "inputs.pt")
+        report = run_isolated(TRANSLATOR_CHILD, out)
+        result = torch.load(tmp_path / "out.pt")
+        assert report["source_shape"] == [1, 32, 32] and report["refused"]
+        outputs, single, atol = result["out"], result["single"], TS_ATOL
+    else:
+        np.savez(tmp_path / "inputs.npz", source=source.numpy())
+        report = run_isolated(ONNX_CHILD, out)
+        assert report["inputs"] == [["source", ["batch", 1, 32, 32], "tensor(float)"]]
+        result = np.load(tmp_path / "out.npz")
+        outputs, single = torch.from_numpy(result["out"]), torch.from_numpy(result["single"])
+        atol = ONNX_ATOL
+    metadata = report["metadata"]
+    assert metadata["inputs"] == ["source"] and metadata["source_shape"] == [1, 32, 32]
+    assert (metadata["test_time"], metadata["trained_test_time"]) == ("eval", "train")
+    assert metadata["generator"] == "UNetGenerator" and metadata["ema"] is False
+    torch.testing.assert_close(outputs, expected, rtol=0, atol=atol)
+    torch.testing.assert_close(single, expected[:1], rtol=0, atol=atol)
