@@ -11,6 +11,7 @@ from ganlab.callbacks.preemption import Preemption
 from ganlab.callbacks.progress import RunProgressBar, progress_bar
 from ganlab.callbacks.runtime import DestroyProcessGroup, KimgBudget
 from ganlab.callbacks.samples import SampleGrid
+from ganlab.callbacks.translation import TranslationMonitor
 
 __all__ = [
     "DestroyProcessGroup",
@@ -25,5 +26,6 @@ __all__ = [
     "Preemption",
     "RunProgressBar",
     "SampleGrid",
+    "TranslationMonitor",
     "progress_bar",
 ]

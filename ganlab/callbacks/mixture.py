@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import lightning as L
-from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
+from lightning.pytorch.utilities import rank_zero_info
 
-from ganlab.callbacks.periodic import EveryKimg
-from ganlab.io import append_jsonl
+from ganlab.callbacks.periodic import EveryKimg, append_metrics
 from ganlab.loggers import log_now
 from ganlab.metrics.mixture import mixture_coverage
 from ganlab.models.base import GAN
@@ -65,10 +64,4 @@ class MixtureCoverageMonitor(EveryKimg):
             "protocol": f"mixture coverage, HQ within {self.hq_std} std (VEEGAN/PacGAN)",
         }
         self.history.append({**values, **record})
-        self._append_jsonl(values, record)
-
-    @rank_zero_only
-    def _append_jsonl(self, values: dict[str, float], record: dict[str, float | int | str]) -> None:
-        if self.jsonl_path is not None:
-            lines = [{"metric": m, "value": v, **record} for m, v in values.items()]
-            append_jsonl(self.jsonl_path, lines)
+        append_metrics(self.jsonl_path, values, record)

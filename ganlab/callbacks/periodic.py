@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import lightning as L
+from lightning.pytorch.utilities import rank_zero_only
 
+from ganlab.io import append_jsonl
 from ganlab.models.base import GAN
+
+
+@rank_zero_only
+def append_metrics(
+    path: Path | None, values: Mapping[str, float], record: Mapping[str, Any]
+) -> None:
+    """One line per metric of ``values`` appended to the JSON-lines file ``path`` (none when
+    None), each with how it was measured (``record``); by rank 0 only."""
+    if path is not None:
+        append_jsonl(path, [{"metric": m, "value": v, **record} for m, v in values.items()])
 
 
 class EveryKimg(L.Callback):

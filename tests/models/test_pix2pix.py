@@ -10,6 +10,8 @@ import torch
 from helpers import compose_train, fit
 from hydra.utils import instantiate
 
+from ganlab.io import read_jsonl
+from ganlab.metrics import paired_scores
 from ganlab.models import Pix2Pix
 from ganlab.networks import UNetGenerator
 from ganlab.sampling import translating
@@ -106,3 +108,17 @@ def test_sample_grid_shows_inputs_outputs_and_targets(tmp_path: Path) -> None:
     assert torch.equal(grid[:8], source[:8]) and torch.equal(grid[16:24], target[:8])
     assert torch.equal(grid[24:32], source[8:])
     assert torch.allclose(grid[8:16], model.translate(source[:16])[:8], atol=1e-6)
+
+
+def test_held_out_scores_are_logged_with_how_they_were_measured(tmp_path: Path) -> None:
+    model, _ = fit(
+        tmp_path, *NARROW, "max_kimg=0.3", "callbacks.translation.every_kimg=0.2", "logger=csv"
+    )
+    records = [r for r in read_jsonl(tmp_path / "metrics.jsonl") if r["metric"] == "val/l1"]
+    assert [r["kimg"] for r in records] == [0.064, 0.256, 0.32]  # the first batch, 0.2, the end
+    last = records[-1]
+    assert last["n_pairs"] == 1000 and last["split"] == "test" and last["test_time"] == "train"
+    assert last["dataset"] == "edges2digits" and last["generator"] == "live"
+    held_out = model.trainer.datamodule.held_out()
+    expected = paired_scores(model.translate(held_out.source), held_out.target)
+    assert last["value"] == pytest.approx(expected["l1"])  # the final weights, seeded outputs
