@@ -72,11 +72,21 @@ def features(x: Tensor, size: int = 8) -> Tensor:
 def separation(real: Tensor, fake: Tensor) -> float:
     """P(a real score > a fake score), ties counting half: the AUC of D as a classifier.
 
+    Computed from ranks (Mann-Whitney U), in O(n log n) time and O(n) memory: a PatchGAN
+    scores every patch, and all pairs of a batch's 65,536 1x1 patches would be 4e9 values.
+
     >>> separation(torch.tensor([2.0, 3.0]), torch.tensor([0.0, 2.0]))
     0.875
     """
-    diff = real.flatten()[:, None] - fake.flatten()[None, :]
-    return float((diff > 0).float().mean() + 0.5 * (diff == 0).float().mean())
+    real, fake = real.flatten().double(), fake.flatten().double()
+    _, group, counts = torch.unique(
+        torch.cat([real, fake]), return_inverse=True, return_counts=True
+    )
+    counts = counts.double()  # rank sums of 1e5 scores exceed float32's exact integers
+    mean_rank = counts.cumsum(0) - (counts - 1) / 2  # of each distinct score, ties averaged
+    n_real, n_fake = real.numel(), fake.numel()
+    u = mean_rank[group[:n_real]].sum() - n_real * (n_real + 1) / 2  # real-over-fake pairs
+    return float(u / (n_real * n_fake))
 
 
 def check_schedule(run_kimg: float | None, images: int | None) -> tuple[float, float, float]:

@@ -11,6 +11,7 @@ from helpers import QUIET, compose_train
 from omegaconf import OmegaConf
 
 from ganlab.callbacks import GANDoctor
+from ganlab.callbacks.doctor import separation
 from ganlab.losses import NonSaturating
 from ganlab.train import train
 
@@ -122,3 +123,16 @@ def test_a_small_dataset_repeated_in_the_real_window_still_has_coverage() -> Non
     doctor._reals.extend(images.repeat(10, 1).split(64))
     values = doctor.measure(_Stub(images))  # type: ignore[arg-type]
     assert values["coverage"] == 1.0
+
+
+def test_separation_is_the_auc_of_every_pair_without_forming_the_pairs() -> None:
+    """Ties count half, as in the pairwise definition; a 1x1 PatchGAN's 65,536 logits per
+    batch (4e9 pairs) take memory of the order of the logits."""
+    rng = torch.Generator().manual_seed(0)
+    real = torch.randint(0, 20, (300,), generator=rng).float()
+    fake = torch.randint(0, 15, (211,), generator=rng).float()
+    diff = real[:, None] - fake[None, :]
+    pairwise = float((diff > 0).float().mean() + 0.5 * (diff == 0).float().mean())
+    assert separation(real, fake) == pytest.approx(pairwise, abs=1e-6)  # float32 means there
+    patches = torch.randn(64, 32 * 32, generator=rng)
+    assert separation(patches + 10, patches) == 1.0 and separation(patches, patches) == 0.5
