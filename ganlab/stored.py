@@ -83,6 +83,7 @@ ALLOWED: frozenset[str] = frozenset(
         "ganlab.networks.ResNetGenerator",
         "ganlab.networks.ResNetDiscriminator",
         "ganlab.networks.UNetGenerator",
+        "ganlab.networks.ResNetTranslator",
         "ganlab.networks.PatchGANDiscriminator",
         # objectives and D regularizers (model/loss, model/regularizer)
         "ganlab.losses.NonSaturating",

@@ -48,6 +48,7 @@ ENTRY_ONLY = {
     "ganlab.callbacks.LastCheckpoint",
     "ganlab.callbacks.LogitHistograms",
     "ganlab.callbacks.MixtureCoverageMonitor",
+    "ganlab.callbacks.TranslationMonitor",
     "ganlab.callbacks.Preemption",
     "ganlab.callbacks.SampleGrid",
     "ganlab.callbacks.progress_bar",

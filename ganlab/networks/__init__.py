@@ -2,7 +2,8 @@
 
 A generator has ``latent_dim`` and ``shape`` (of one sample) and maps ``z`` of shape
 ``(B, latent_dim)`` to ``(B, *shape)``; one driven by an input image instead (Pix2Pix's
-:class:`UNetGenerator`) has ``source_shape`` and no ``latent_dim``. A discriminator maps
+:class:`UNetGenerator`, CycleGAN's :class:`ResNetTranslator`) has ``source_shape`` and no
+``latent_dim``. A discriminator maps
 ``(B, *shape)`` to logits ``(B,)``, or ``(B, patches)`` for :class:`PatchGANDiscriminator`.
 
 Every discriminator takes the same options, off by default: ``norm``, ``spectral_norm``,
@@ -24,6 +25,7 @@ from ganlab.networks.layers import (
 from ganlab.networks.mlp import MLPDiscriminator, MLPGenerator
 from ganlab.networks.patchgan import PatchGANDiscriminator
 from ganlab.networks.resnet import ResNetDiscriminator, ResNetGenerator
+from ganlab.networks.resnet_translator import ResNetTranslator
 from ganlab.networks.unet import UNetGenerator
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "PatchGANDiscriminator",
     "ResNetDiscriminator",
     "ResNetGenerator",
+    "ResNetTranslator",
     "UNetGenerator",
     "apply_spectral_norm",
     "initialize",

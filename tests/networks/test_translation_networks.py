@@ -1,4 +1,5 @@
-"""Pix2Pix's U-Net generator and PatchGAN discriminator match the paper and its official code."""
+"""Pix2Pix's U-Net generator, CycleGAN's ResNet generator and the PatchGAN discriminator match
+the papers and their official code."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import torch
 from torch import nn
 
 from ganlab.networks.patchgan import PatchGANDiscriminator, receptive_field
+from ganlab.networks.resnet_translator import ResNetTranslator
 from ganlab.networks.unet import UNetGenerator
 
 
@@ -62,3 +64,19 @@ def test_unet_refuses_sizes_it_cannot_map(
 ) -> None:
     with pytest.raises(AssertionError, match=message):
         UNetGenerator(shape=shape, source_shape=source_shape)
+
+
+def test_the_resnet_translator_has_the_official_size_and_keeps_the_image_size() -> None:
+    """The official code prints "11.378 M" for resnet_9blocks (3 -> 3 channels, ngf 64,
+    instance norm without affine parameters); ganlab's instance norm learns 2 per channel."""
+    g = ResNetTranslator(shape=(3, 256, 256), source_shape=(3, 256, 256))
+    norms = [m for m in g.modules() if isinstance(m, nn.InstanceNorm2d)]
+    affine = sum(parameters(m) for m in norms)
+    assert len(norms) == 1 + 2 + 2 * 9 + 2 and affine == 10_496
+    assert round((parameters(g) - affine) / 1e6, 3) == 11.378
+    small = ResNetTranslator(
+        shape=(1, 28, 28), source_shape=(3, 28, 28), base_channels=4, n_blocks=1
+    )
+    assert small(torch.zeros(2, 3, 28, 28)).shape == (2, 1, 28, 28)
+    with pytest.raises(AssertionError, match=r"multiples of 4, got \[30, 30\]"):
+        ResNetTranslator(shape=(1, 30, 30), source_shape=(1, 30, 30))
