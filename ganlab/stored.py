@@ -120,6 +120,7 @@ ALLOWED: frozenset[str] = frozenset(
         "ganlab.data.Digits",
         "ganlab.data.Edges2Digits",
         "ganlab.data.MNIST2Digits",
+        "ganlab.data.PairedFolder",
         "ganlab.data.ImageFolder",
         "ganlab.data.RingMixture",
         "ganlab.data.GridMixture",

@@ -335,7 +335,7 @@ def _conf_names(group: str) -> list[str]:
             for name in _conf_names("model")
         ),
         *(
-            [f"data={name}", *(["data.root=/images"] if name == "image_folder" else [])]
+            [f"data={name}", *(["data.root=/images"] if name.endswith("_folder") else [])]
             for name in _conf_names("data")
         ),
         *([f"experiment={name}"] for name in _conf_names("experiment")),

@@ -16,6 +16,7 @@ from ganlab.data.base import DataError, DataOptions, GANDataModule
 from ganlab.data.image_folder import ImageFileDataset, ImageFolder
 from ganlab.data.mixtures import GaussianMixture, GridMixture, MixtureStream, RingMixture
 from ganlab.data.paired import Edges2Digits
+from ganlab.data.paired_folder import PairedFolder
 from ganlab.data.stacked import StackedDigits, StackedMNIST5k
 from ganlab.data.subset import ClassSubset
 from ganlab.data.torchvision_sets import CIFAR10, MNIST, CelebA, FashionMNIST
@@ -40,6 +41,7 @@ __all__ = [
     "MNIST2Digits",
     "MNIST5k",
     "MixtureStream",
+    "PairedFolder",
     "RingMixture",
     "StackedDigits",
     "StackedMNIST5k",

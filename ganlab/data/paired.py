@@ -27,7 +27,7 @@ from ganlab.data.arrays import MNIST5k
 from ganlab.data.base import DataError, DataOptions, GANDataModule
 from ganlab.data.subset import SPLITS, stratified_split
 
-__all__ = ["DIRECTIONS", "Edges2Digits", "PairedTensors", "edge_map"]
+__all__ = ["DIRECTIONS", "Edges2Digits", "PairedData", "PairedTensors", "edge_map"]
 
 DIRECTIONS = ("AtoB", "BtoA")
 SOBEL = torch.tensor([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
@@ -65,7 +65,25 @@ class PairedTensors(Dataset[tuple[Tensor, Tensor, Tensor]]):
         return self.target[i], self.labels[i], self.source[i]
 
 
-class Edges2Digits(GANDataModule):
+class PairedData(GANDataModule):
+    """What every paired data module shares: :meth:`held_out` pairs, and :meth:`fixed_pairs`
+    drawn from them for sample grids."""
+
+    pairing: ClassVar[str | None] = "paired"
+
+    def held_out(self) -> PairedTensors:
+        """The held-out pairs, whichever split this module serves."""
+        raise NotImplementedError
+
+    def fixed_pairs(self, n: int) -> tuple[Tensor, Tensor]:
+        """``n`` held-out pairs as ``(source, target)`` batches, evenly spaced over them (so
+        over their classes, where they have some), the same at every call."""
+        held_out = self.held_out()
+        picked = torch.linspace(0, len(held_out) - 1, min(n, len(held_out))).long()
+        return held_out.source[picked], held_out.target[picked]
+
+
+class Edges2Digits(PairedData):
     """MNIST digits (B) and their binary edge maps (A), offline: ``direction=AtoB`` translates
     edges to digits (the ``edges2shoes`` task on digits), ``BtoA`` digits to edges.
 
@@ -75,7 +93,6 @@ class Edges2Digits(GANDataModule):
     """
 
     data_name: ClassVar[str] = "edges2digits"
-    pairing: ClassVar[str | None] = "paired"
     default_shape: ClassVar[tuple[int, ...]] = (1, 32, 32)
 
     def __init__(
@@ -145,10 +162,3 @@ class Edges2Digits(GANDataModule):
     def held_out(self) -> PairedTensors:
         """The held-out pairs (``split=test``), whichever split this module serves."""
         return self._split("test")
-
-    def fixed_pairs(self, n: int) -> tuple[Tensor, Tensor]:
-        """``n`` held-out pairs as ``(source, target)`` batches, evenly spaced over the test
-        split (so over its classes), the same at every call."""
-        held_out = self.held_out()
-        picked = torch.linspace(0, len(held_out) - 1, min(n, len(held_out))).long()
-        return held_out.source[picked], held_out.target[picked]
