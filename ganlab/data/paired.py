@@ -13,8 +13,8 @@ edge maps (A) made by :func:`edge_map`, with a stratified, seeded held-out split
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import ClassVar
+from collections.abc import Sequence, Sized
+from typing import Any, ClassVar, cast
 
 import torch
 import torch.nn.functional as F
@@ -27,7 +27,14 @@ from ganlab.data.arrays import MNIST5k
 from ganlab.data.base import DataError, DataOptions, GANDataModule
 from ganlab.data.subset import SPLITS, stratified_split
 
-__all__ = ["DIRECTIONS", "Edges2Digits", "PairedData", "PairedTensors", "edge_map"]
+__all__ = [
+    "DIRECTIONS",
+    "DigitTranslation",
+    "Edges2Digits",
+    "PairedData",
+    "PairedTensors",
+    "edge_map",
+]
 
 DIRECTIONS = ("AtoB", "BtoA")
 SOBEL = torch.tensor([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
@@ -83,25 +90,21 @@ class PairedData(GANDataModule):
         return held_out.source[picked], held_out.target[picked]
 
 
-class Edges2Digits(PairedData):
-    """MNIST digits (B) and their binary edge maps (A), offline: ``direction=AtoB`` translates
-    edges to digits (the ``edges2shoes`` task on digits), ``BtoA`` digits to edges.
+class DigitTranslation(GANDataModule):
+    """What the offline digit translation tasks share: two kinds of 10-class digit images of
+    ``data.shape`` each, a ``direction``, and a stratified, seeded held-out split (``holdout``
+    of every class, by ``split_seed``): ``split=train`` serves the rest, ``split=test`` the
+    held-out images. Subclasses build each split in ``_split``."""
 
-    The split is stratified and seeded (``holdout`` of every class, by ``split_seed``):
-    ``split=train`` serves the rest, ``split=test`` the held-out pairs, which
-    :meth:`fixed_pairs` also draws from. Labels are the digits' classes, for evaluation.
-    """
-
-    data_name: ClassVar[str] = "edges2digits"
     default_shape: ClassVar[tuple[int, ...]] = (1, 32, 32)
+    a_to_b: ClassVar[str] = "A to B"  # what direction=AtoB translates, for messages
 
     def __init__(
         self,
         split: str = "train",
-        direction: str = "AtoB",  # AtoB: edges -> digits; BtoA: digits -> edges
+        direction: str = "AtoB",  # AtoB: the dataset's A images are the sources; BtoA: B's
         holdout: float = 0.2,  # share of every class held out for split=test
-        split_seed: int = 0,  # which pairs are held out
-        edge_threshold: float = 0.2,  # of edge_map: the share of a full step that is an edge
+        split_seed: int = 0,  # which images are held out
         # as declared for ${data.source_shape} (what model configs read); must be the data's
         source_shape: Sequence[int] | None = None,
         **options: Unpack[DataOptions],
@@ -110,27 +113,24 @@ class Edges2Digits(PairedData):
         if source_shape is not None and tuple(source_shape) != self.source_shape:
             raise DataError(
                 f"data.source_shape={list(source_shape)} but {self.data_name}'s sources are "
-                f"{list(self.source_shape)} (edges and digits alike have one channel and the "
-                "size of data.shape): leave data.source_shape at ${data.shape}"
+                f"{list(self.source_shape)} (both kinds of digit image have the shape "
+                "data.shape): leave data.source_shape at ${data.shape}"
             )
         if split not in SPLITS:
             raise DataError(f"data.split must be one of {list(SPLITS)}; got {split!r}")
         if direction not in DIRECTIONS:
             raise DataError(
-                f"data.direction must be one of {list(DIRECTIONS)} (AtoB: edges to digits); "
+                f"data.direction must be one of {list(DIRECTIONS)} (AtoB: {self.a_to_b}); "
                 f"got {direction!r}"
             )
         if not 0.0 < float(holdout) < 1.0:
             raise DataError(f"data.holdout must lie in (0, 1); got {holdout}")
         self.split, self.direction = split, direction
         self.holdout, self.split_seed = float(holdout), int(split_seed)
-        self.edge_threshold = float(edge_threshold)
-        self.digits = MNIST5k(shape=self.shape, num_classes=10)
-        self._pairs: dict[str, PairedTensors] = {}
 
     @property
     def source_shape(self) -> tuple[int, ...]:
-        """Shape of one source image (edges and digits share ``shape``)."""
+        """Shape of one source image (both kinds share ``shape``)."""
         return self.shape
 
     @property
@@ -139,14 +139,43 @@ class Edges2Digits(PairedData):
 
     @property
     def num_samples(self) -> int:
-        return len(self._split(self.split))
-
-    def prepare_data(self) -> None:
-        self.digits.prepare_data()
+        return len(cast(Sized, self._split(self.split)))
 
     def setup(self, stage: str | None = None) -> None:
         self._dataset = self._split(self.split)
         self._check_fit(stage)
+
+    def _split(self, split: str) -> Dataset[Any]:
+        raise NotImplementedError
+
+
+class Edges2Digits(DigitTranslation, PairedData):
+    """MNIST digits (B) and their binary edge maps (A), offline: ``direction=AtoB`` translates
+    edges to digits (the ``edges2shoes`` task on digits), ``BtoA`` digits to edges. Held-out
+    pairs (``split=test``) are what :meth:`fixed_pairs` draws from. Labels are the digits'
+    classes, for evaluation.
+    """
+
+    data_name: ClassVar[str] = "edges2digits"
+    a_to_b: ClassVar[str] = "edges to digits"
+
+    def __init__(
+        self,
+        split: str = "train",
+        direction: str = "AtoB",  # AtoB: edges -> digits; BtoA: digits -> edges
+        holdout: float = 0.2,  # share of every class held out for split=test
+        split_seed: int = 0,  # which pairs are held out
+        edge_threshold: float = 0.2,  # of edge_map: the share of a full step that is an edge
+        source_shape: Sequence[int] | None = None,  # as declared for ${data.source_shape}
+        **options: Unpack[DataOptions],
+    ) -> None:
+        super().__init__(split, direction, holdout, split_seed, source_shape, **options)
+        self.edge_threshold = float(edge_threshold)
+        self.digits = MNIST5k(shape=self.shape, num_classes=10)
+        self._pairs: dict[str, PairedTensors] = {}
+
+    def prepare_data(self) -> None:
+        self.digits.prepare_data()
 
     def _split(self, split: str) -> PairedTensors:
         if split not in self._pairs:

@@ -23,9 +23,9 @@ from torch.utils.data import Dataset
 from typing_extensions import Unpack
 
 from ganlab.data.arrays import Digits, MNIST5k
-from ganlab.data.base import DataError, DataOptions, GANDataModule
-from ganlab.data.paired import DIRECTIONS
-from ganlab.data.subset import SPLITS, stratified_split
+from ganlab.data.base import DataOptions
+from ganlab.data.paired import DigitTranslation
+from ganlab.data.subset import stratified_split
 
 __all__ = ["Domain", "MNIST2Digits", "UnpairedTensors"]
 
@@ -65,18 +65,15 @@ class UnpairedTensors(Dataset[tuple[Tensor, Tensor, Tensor, Tensor]]):
         return self.a.images[j], self.a.labels[j], self.b.images[k], self.b.labels[k]
 
 
-class MNIST2Digits(GANDataModule):
+class MNIST2Digits(DigitTranslation):
     """MNIST scans (A) and scikit-learn's 8x8 digits (B), both resized to ``shape``, unpaired:
-    ``direction=AtoB`` translates crisp MNIST digits into blurry 8x8-style ones.
-
-    Each domain holds out ``holdout`` of every class (stratified, by ``split_seed``):
-    ``split=train`` serves the rest, ``split=test`` the held-out images; :meth:`held_out`
-    gives them whatever the split.
+    ``direction=AtoB`` translates crisp MNIST digits into blurry 8x8-style ones. Each domain
+    holds out ``holdout`` of every class; :meth:`held_out` gives them whatever the split.
     """
 
     data_name: ClassVar[str] = "mnist2digits"
     pairing: ClassVar[str | None] = "unpaired"
-    default_shape: ClassVar[tuple[int, ...]] = (1, 32, 32)
+    a_to_b: ClassVar[str] = "MNIST to 8x8 digits"
 
     def __init__(
         self,
@@ -84,50 +81,16 @@ class MNIST2Digits(GANDataModule):
         direction: str = "AtoB",  # AtoB: MNIST -> 8x8 digits; BtoA: 8x8 digits -> MNIST
         holdout: float = 0.2,  # share of every class of each domain held out for split=test
         split_seed: int = 0,  # which images are held out, and which A image meets which B
-        # as declared for ${data.source_shape} (what model configs read); must be the data's
-        source_shape: Sequence[int] | None = None,
+        source_shape: Sequence[int] | None = None,  # as declared for ${data.source_shape}
         **options: Unpack[DataOptions],
     ) -> None:
-        super().__init__(**options)
-        if split not in SPLITS:
-            raise DataError(f"data.split must be one of {list(SPLITS)}; got {split!r}")
-        if direction not in DIRECTIONS:
-            raise DataError(
-                f"data.direction must be one of {list(DIRECTIONS)} (AtoB: MNIST to 8x8 "
-                f"digits); got {direction!r}"
-            )
-        if not 0.0 < float(holdout) < 1.0:
-            raise DataError(f"data.holdout must lie in (0, 1); got {holdout}")
-        if source_shape is not None and tuple(source_shape) != self.source_shape:
-            raise DataError(
-                f"data.source_shape={list(source_shape)} but {self.data_name}'s two domains "
-                f"are both {list(self.source_shape)}: leave data.source_shape at ${{data.shape}}"
-            )
-        self.split, self.direction = split, direction
-        self.holdout, self.split_seed = float(holdout), int(split_seed)
+        super().__init__(split, direction, holdout, split_seed, source_shape, **options)
         self.domains = {"A": MNIST5k(shape=self.shape), "B": Digits(shape=self.shape)}
         self._splits: dict[str, UnpairedTensors] = {}
-
-    @property
-    def source_shape(self) -> tuple[int, ...]:
-        """Shape of one source-domain image (both domains share ``shape``)."""
-        return self.shape
-
-    @property
-    def num_classes(self) -> int | None:
-        return 10
-
-    @property
-    def num_samples(self) -> int:
-        return len(self._split(self.split))
 
     def prepare_data(self) -> None:
         for domain in self.domains.values():
             domain.prepare_data()
-
-    def setup(self, stage: str | None = None) -> None:
-        self._dataset = self._split(self.split)
-        self._check_fit(stage)
 
     def _domain(self, name: str, split: str) -> Domain:
         images, labels = self.domains[name].tensors

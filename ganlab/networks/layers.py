@@ -41,6 +41,13 @@ _NORMS_2D: dict[str, Callable[[int], nn.Module]] = {
 }
 
 
+def check_source(source: Tensor, source_shape: tuple[int, ...]) -> None:
+    """A translator's input must be images of its ``source_shape``."""
+    assert tuple(source.shape[1:]) == source_shape, (
+        f"expected input images of shape {list(source_shape)}, got {list(source.shape[1:])}"
+    )
+
+
 def norm2d(kind: str, channels: int) -> nn.Module:
     """A normalization layer for ``(B, channels, H, W)`` feature maps.
 

@@ -27,7 +27,7 @@ from typing import ClassVar
 from torch import Tensor, nn
 
 from ganlab.networks.init import initialize
-from ganlab.networks.layers import norm2d
+from ganlab.networks.layers import check_source, norm2d
 
 __all__ = ["ResNetTranslator"]
 
@@ -112,9 +112,6 @@ class ResNetTranslator(nn.Module):
         initialize(self, init)
 
     def forward(self, source: Tensor) -> Tensor:
-        assert source.shape[1:] == self.source_shape, (
-            f"expected input images of shape {list(self.source_shape)}, got "
-            f"{list(source.shape[1:])}"
-        )
+        check_source(source, self.source_shape)
         out: Tensor = self.net(source)
         return out

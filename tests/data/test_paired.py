@@ -49,7 +49,10 @@ def test_direction_swaps_source_and_target(train: Edges2Digits) -> None:
         ({"direction": "edges"}, r"data.direction must be one of \['AtoB', 'BtoA'\]"),
         ({"split": "val"}, r"data.split must be one of \['train', 'test'\]"),
         ({"holdout": 0.0}, r"data.holdout must lie in \(0, 1\)"),
-        ({"source_shape": [3, 32, 32]}, r"edges and digits alike have one channel"),
+        (
+            {"source_shape": [3, 32, 32]},
+            r"sources are \[1, 32, 32\] \(both kinds of digit image have the shape",
+        ),
     ],
 )
 def test_bad_options_name_the_fix(options: dict[str, object], message: str) -> None:

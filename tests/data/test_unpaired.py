@@ -52,7 +52,10 @@ def test_the_domains_differ_and_direction_swaps_them(train: MNIST2Digits) -> Non
         ({"direction": "AB"}, r"data.direction must be one of \['AtoB', 'BtoA'\]"),
         ({"split": "val"}, r"data.split must be one of \['train', 'test'\]"),
         ({"holdout": 1.0}, r"data.holdout must lie in \(0, 1\)"),
-        ({"source_shape": [3, 32, 32]}, r"domains are both \[1, 32, 32\]"),
+        (
+            {"source_shape": [3, 32, 32]},
+            r"sources are \[1, 32, 32\] \(both kinds of digit image have the shape",
+        ),
     ],
 )
 def test_bad_options_name_the_fix(options: dict[str, object], message: str) -> None:
