@@ -27,6 +27,7 @@ from torch import Tensor
 
 from ganlab.config import register_resolvers
 from ganlab.data.image_folder import IMAGE_EXTENSIONS, find_images
+from ganlab.data.imaging import pil_to_mode
 from ganlab.generator import Translator, load_translator
 from ganlab.latent_walks import SampleError
 from ganlab.metrics.features import to_uint8
@@ -61,14 +62,16 @@ def input_images(path: Path) -> list[Path]:
 
 def read_image(path: Path, shape: tuple[int, ...], resize: bool) -> Tensor:
     """The image at ``path`` as a source of ``shape`` (C, H, W) in [-1, 1]: grayscale for one
-    channel, RGB for three; resized (bilinear) only when ``resize``."""
+    channel, RGB for three, converted as ganlab's data modules convert; resized (bilinear)
+    only when ``resize``."""
     from PIL import Image, UnidentifiedImageError
 
     channels, height, width = shape
     assert channels in (1, 3), f"a translator reads 1- or 3-channel images, not {channels}"
     try:
         with Image.open(path) as opened:
-            image = opened.convert("L" if channels == 1 else "RGB")
+            opened.load()  # read now: the file closes with the block
+            image = pil_to_mode(opened, channels)  # 16-bit, alpha, palette: as ganlab's data
     except (OSError, UnidentifiedImageError) as error:
         raise TranslateError(f"{path} cannot be read as an image: {error}") from error
     if image.size != (width, height):
