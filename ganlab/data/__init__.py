@@ -17,6 +17,7 @@ from ganlab.data.image_folder import ImageFileDataset, ImageFolder
 from ganlab.data.mixtures import GaussianMixture, GridMixture, MixtureStream, RingMixture
 from ganlab.data.paired import Edges2Digits
 from ganlab.data.paired_folder import PairedFolder
+from ganlab.data.photos import Gray2Color
 from ganlab.data.stacked import StackedDigits, StackedMNIST5k
 from ganlab.data.subset import ClassSubset
 from ganlab.data.torchvision_sets import CIFAR10, MNIST, CelebA, FashionMNIST
@@ -34,6 +35,7 @@ __all__ = [
     "FashionMNIST",
     "GANDataModule",
     "GaussianMixture",
+    "Gray2Color",
     "GridMixture",
     "ImageFileDataset",
     "ImageFolder",

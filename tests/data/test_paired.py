@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ganlab.data import DataError, Edges2Digits
+from ganlab.data import DataError, Edges2Digits, Gray2Color
 from ganlab.data.paired import edge_map
+from ganlab.data.photos import luma
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +59,19 @@ def test_direction_swaps_source_and_target(train: Edges2Digits) -> None:
 def test_bad_options_name_the_fix(options: dict[str, object], message: str) -> None:
     with pytest.raises(DataError, match=message):
         Edges2Digits(**options)  # type: ignore[arg-type]
+
+
+def test_gray2color_pairs_colour_crops_with_their_luma_and_holds_out_unseen_columns() -> None:
+    train = Gray2Color()
+    train.setup("fit")
+    target, label, source = train.dataset()[0]
+    assert target.shape == (3, 32, 32) and source.shape == train.source_shape == (1, 32, 32)
+    assert torch.allclose(source, luma(target[None])[0]) and int(label) in (0, 1)
+    held_out = train.held_out()
+    assert (train.num_samples, len(held_out)) == (4000, 1000)
+    assert torch.equal(held_out.source, luma(held_out.target))
+    # held-out crops come from the right quarter of each photograph, never seen in training
+    seen = {t.flatten()[:64].numpy().tobytes() for t, _, _ in train.dataset()}
+    assert not any(t.flatten()[:64].numpy().tobytes() in seen for t in held_out.target)
+    with pytest.raises(DataError, match=r"colour images: data.shape=\[3, H, W\]"):
+        Gray2Color(shape=[1, 32, 32])
