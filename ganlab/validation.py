@@ -270,7 +270,8 @@ def check_combinations(cfg: DictConfig) -> None:
         }[pairing]
         raise ConfigError(
             f"model {model.get('_target_')} translates paired images, but data "
-            f"{data.get('_target_')} {what}: use paired data (data=edges2digits)"
+            f"{data.get('_target_')} {what}: use paired data (data=edges2digits, "
+            "data=gray2color, or data=paired_folder data.root=<your A/B pairs>)"
         )
     evaluation = (cfg.get("callbacks") or {}).get("evaluation") or {}
     if needs_pairs and float(evaluation.get("every_kimg") or 0) > 0:

@@ -19,6 +19,7 @@ PAGE = ROOT / "docs" / "results.md"
 SECTIONS = {
     "Mode coverage": "mode_coverage",
     "Class control": "conditional",
+    "Image-to-image translation": "translation",
     "Anomaly detection": "anomaly",
     "Synthetic data augmentation": "augmentation",
     "Small data": "small_data",

@@ -72,7 +72,7 @@ class Pix2Pix(GAN):
     def unpack_batch(self, batch: Any) -> Batch:
         assert isinstance(batch, (list, tuple)) and len(batch) == 3, (
             "Pix2Pix trains on paired data: batches of (target, label, source), as "
-            "data=edges2digits serves"
+            "data=edges2digits, gray2color and paired_folder serve"
         )
         target, labels, source = batch
         return Batch(real=target, labels=labels, source=source)
@@ -113,7 +113,7 @@ class Pix2Pix(GAN):
         datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
         assert datamodule is not None and hasattr(datamodule, "fixed_pairs"), (
             "a Pix2Pix sample grid shows held-out pairs: it needs a paired data module with "
-            "fixed_pairs (data=edges2digits)"
+            "fixed_pairs (data=edges2digits, gray2color, paired_folder)"
         )
         columns = GRID_COLUMNS
         blocks = max(1, n // (3 * columns))
