@@ -103,7 +103,7 @@ def load_generator(
     for files you would run as code. The weights are data either way: a checkpoint's generator
     makes whatever it was trained (or edited) to make."""
     trained = load_trained(path, ema, device, trust)
-    if isinstance(trained, Translator):
+    if not isinstance(trained, TrainedGenerator):
         raise CheckpointError(
             f"{path}: its generator translates input images (it has no latents to sample): "
             "use ganlab.load_translator, or python -m ganlab.translate"
@@ -157,7 +157,7 @@ def load_translator(
     :func:`load_generator` does; the EMA weights where the model kept them, unless
     ``ema=False``."""
     trained = load_trained(path, ema, device, trust)
-    if isinstance(trained, TrainedGenerator):
+    if not isinstance(trained, Translator):
         raise CheckpointError(
             f"{path}: its generator makes samples from latents, not from input images: use "
             "ganlab.load_generator, or python -m ganlab.sample"

@@ -29,7 +29,7 @@ from ganlab.config import register_resolvers
 from ganlab.data.image_folder import IMAGE_EXTENSIONS, find_images
 from ganlab.data.imaging import pil_to_mode
 from ganlab.generator import Translator, load_translator
-from ganlab.latent_walks import SampleError
+from ganlab.latent_walks import SampleError, write_png
 from ganlab.metrics.features import to_uint8
 from ganlab.sample import staged_folder
 
@@ -89,11 +89,8 @@ def read_image(path: Path, shape: tuple[int, ...], resize: bool) -> Tensor:
 def write_image(image: Tensor, path: Path) -> None:
     """One image (C, H, W) in [-1, 1] to ``path``, quantized as ganlab's PNGs are, in the
     format the extension names."""
-    from PIL import Image
-
-    array = to_uint8(image.cpu()).permute(1, 2, 0).numpy()
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array).save(path)
+    write_png(to_uint8(image.cpu()).permute(1, 2, 0), path)
 
 
 def check_out(out: Path, overwrite: bool) -> None:

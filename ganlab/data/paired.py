@@ -58,6 +58,19 @@ def edge_map(images: Tensor, threshold: float = 0.2) -> Tensor:
     return torch.where(magnitude > threshold, 1.0, -1.0)[:, None]
 
 
+def check_split_and_direction(
+    split: str, splits: Sequence[str], direction: str, a_to_b: str
+) -> None:
+    """A translation data module's ``split`` and ``direction`` (``a_to_b``: what AtoB
+    translates, for the message) must be among the known ones."""
+    if split not in splits:
+        raise DataError(f"data.split must be one of {list(splits)}; got {split!r}")
+    if direction not in DIRECTIONS:
+        raise DataError(
+            f"data.direction must be one of {list(DIRECTIONS)} (AtoB: {a_to_b}); got {direction!r}"
+        )
+
+
 class PairedTensors(Dataset[tuple[Tensor, Tensor, Tensor]]):
     """``(target, label, source)`` triples from three aligned tensors."""
 
@@ -116,13 +129,7 @@ class DigitTranslation(GANDataModule):
                 f"{list(self.source_shape)} (both kinds of digit image have the shape "
                 "data.shape): leave data.source_shape at ${data.shape}"
             )
-        if split not in SPLITS:
-            raise DataError(f"data.split must be one of {list(SPLITS)}; got {split!r}")
-        if direction not in DIRECTIONS:
-            raise DataError(
-                f"data.direction must be one of {list(DIRECTIONS)} (AtoB: {self.a_to_b}); "
-                f"got {direction!r}"
-            )
+        check_split_and_direction(split, SPLITS, direction, self.a_to_b)
         if not 0.0 < float(holdout) < 1.0:
             raise DataError(f"data.holdout must lie in (0, 1); got {holdout}")
         self.split, self.direction = split, direction

@@ -31,7 +31,7 @@ from typing_extensions import Unpack
 from ganlab.data.base import DataError, DataOptions, as_image_shape
 from ganlab.data.image_folder import find_images
 from ganlab.data.imaging import pil_to_mode
-from ganlab.data.paired import DIRECTIONS, PairedData, PairedTensors
+from ganlab.data.paired import PairedData, PairedTensors, check_split_and_direction
 
 __all__ = ["PAIRED_SPLITS", "PairedFiles", "PairedFolder", "find_pairs"]
 
@@ -152,13 +152,7 @@ class PairedFolder(PairedData):
         **options: Unpack[DataOptions],
     ) -> None:
         super().__init__(**options)
-        if split not in PAIRED_SPLITS:
-            raise DataError(f"data.split must be one of {list(PAIRED_SPLITS)}; got {split!r}")
-        if direction not in DIRECTIONS:
-            raise DataError(
-                f"data.direction must be one of {list(DIRECTIONS)} (AtoB: A images are the "
-                f"sources); got {direction!r}"
-            )
+        check_split_and_direction(split, PAIRED_SPLITS, direction, "A images are the sources")
         self.root, self.split, self.direction = Path(root).expanduser(), split, direction
         self._source_shape = as_image_shape(source_shape or self.shape, "data.source_shape")
         if self._source_shape[1:] != as_image_shape(self.shape)[1:]:
