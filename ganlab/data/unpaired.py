@@ -23,11 +23,11 @@ from torch.utils.data import Dataset
 from typing_extensions import Unpack
 
 from ganlab.data.arrays import Digits, MNIST5k
-from ganlab.data.base import DataOptions
+from ganlab.data.base import DataOptions, GANDataModule
 from ganlab.data.paired import DigitTranslation
 from ganlab.data.subset import stratified_split
 
-__all__ = ["Domain", "MNIST2Digits", "UnpairedTensors"]
+__all__ = ["Domain", "MNIST2Digits", "UnpairedData", "UnpairedTensors"]
 
 
 class Domain(NamedTuple):
@@ -65,14 +65,35 @@ class UnpairedTensors(Dataset[tuple[Tensor, Tensor, Tensor, Tensor]]):
         return self.a.images[j], self.a.labels[j], self.b.images[k], self.b.labels[k]
 
 
-class MNIST2Digits(DigitTranslation):
+class UnpairedData(GANDataModule):
+    """What every unpaired data module shares: :meth:`held_out` images of each domain, and
+    :meth:`fixed_pairs` drawn from them for sample grids."""
+
+    pairing: ClassVar[str | None] = "unpaired"
+
+    def held_out(self) -> tuple[Domain, Domain]:
+        """The held-out images of the source and of the target domain, whichever split this
+        module serves."""
+        raise NotImplementedError
+
+    def fixed_pairs(self, n: int) -> tuple[Tensor, Tensor]:
+        """``n`` held-out images of each domain as ``(source, target)`` batches (unrelated
+        to each other: the data is unpaired), evenly spaced over each domain's (so over its
+        classes, where it has some), the same at every call."""
+        picked = []
+        for domain in self.held_out():
+            count = len(domain.images)
+            picked.append(domain.images[torch.linspace(0, count - 1, min(n, count)).long()])
+        return picked[0], picked[1]
+
+
+class MNIST2Digits(DigitTranslation, UnpairedData):
     """MNIST scans (A) and scikit-learn's 8x8 digits (B), both resized to ``shape``, unpaired:
     ``direction=AtoB`` translates crisp MNIST digits into blurry 8x8-style ones. Each domain
     holds out ``holdout`` of every class; :meth:`held_out` gives them whatever the split.
     """
 
     data_name: ClassVar[str] = "mnist2digits"
-    pairing: ClassVar[str | None] = "unpaired"
     a_to_b: ClassVar[str] = "MNIST to 8x8 digits"
 
     def __init__(
