@@ -121,6 +121,7 @@ ALLOWED: frozenset[str] = frozenset(
         "ganlab.data.Edges2Digits",
         "ganlab.data.MNIST2Digits",
         "ganlab.data.PairedFolder",
+        "ganlab.data.UnpairedFolder",
         "ganlab.data.Gray2Color",
         "ganlab.data.ImageFolder",
         "ganlab.data.RingMixture",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -38,6 +39,16 @@ def tiny_gan() -> Callable[..., GAN]:
         return gan_class(**kwargs)
 
     return make
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No network, deterministically (even on a machine that has one)."""
+
+    def no_dns(*args: object, **kwargs: object) -> None:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known (blocked by test)")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
 
 
 @pytest.fixture

@@ -1,7 +1,9 @@
 """ganlab DataModules: 2-D toy mixtures, small offline image sets, torchvision sets, folders,
 subsets of any of them by class (``per_class`` images each, a held-out split), and paired
 images for translation (:mod:`ganlab.data.paired`: ``(target, label, source)`` triples) and
-unpaired ones (:mod:`ganlab.data.unpaired`: ``(a, label_a, b, label_b)`` from two domains).
+unpaired ones (:mod:`ganlab.data.unpaired`: ``(a, label_a, b, label_b)`` from two domains),
+offline or in folders, yours or the official Pix2Pix and CycleGAN datasets by name
+(:mod:`ganlab.data.folders`).
 
 Every DataModule subclasses :class:`GANDataModule`, takes the shared :class:`DataOptions`
 (``shape``, ``batch_size``, ``num_workers``, ``pin_memory``, ``num_classes``, ``seed``) besides
@@ -22,6 +24,7 @@ from ganlab.data.stacked import StackedDigits, StackedMNIST5k
 from ganlab.data.subset import ClassSubset
 from ganlab.data.torchvision_sets import CIFAR10, MNIST, CelebA, FashionMNIST
 from ganlab.data.unpaired import MNIST2Digits
+from ganlab.data.unpaired_folder import UnpairedFolder
 
 __all__ = [
     "CIFAR10",
@@ -47,4 +50,5 @@ __all__ = [
     "RingMixture",
     "StackedDigits",
     "StackedMNIST5k",
+    "UnpairedFolder",
 ]

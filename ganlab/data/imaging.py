@@ -5,14 +5,17 @@ Two paths:
 * tensors already in memory (digits, MNIST, CIFAR...): :func:`convert_channels` and
   :func:`resize_center_crop` work on whole ``(N, C, H, W)`` float batches;
 * image files (image folders, CelebA): :func:`load_image` decodes one file with PIL, converts it
-  to the target channel count, resizes the shorter side and center-crops.
+  to the target channel count, resizes the shorter side and center-crops; the translation
+  folders read files with :func:`read_image` and :func:`resize_crop_flip` them.
 
-Everything ends in :func:`to_unit_range`-style scaling to ``[-1, 1]``.
+Everything ends in :func:`pil_to_tensor`-style scaling to ``[-1, 1]``.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -20,7 +23,18 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 from torch import Tensor
 
-__all__ = ["convert_channels", "load_image", "pil_to_mode", "resize_center_crop", "uint8_to_images"]
+from ganlab.data.base import DataError
+
+__all__ = [
+    "convert_channels",
+    "load_image",
+    "pil_to_mode",
+    "pil_to_tensor",
+    "read_image",
+    "resize_center_crop",
+    "resize_crop_flip",
+    "uint8_to_images",
+]
 
 # ITU-R BT.601 luma weights, the ones PIL uses for "RGB" -> "L".
 _LUMA = (0.299, 0.587, 0.114)
@@ -116,7 +130,51 @@ def load_image(path: str, shape: tuple[int, int, int]) -> Tensor:
         img = pil_to_mode(img, c)
     if img.size != (w, h):
         img = ImageOps.fit(img, (w, h), method=Image.Resampling.BICUBIC, centering=(0.5, 0.5))
-    arr = np.asarray(img, dtype=np.uint8)
-    t = torch.from_numpy(arr.copy())
-    t = t.unsqueeze(0) if t.ndim == 2 else t.permute(2, 0, 1)
-    return t.float().div_(127.5).sub_(1.0)
+    return pil_to_tensor(img)
+
+
+def pil_to_tensor(image: Image.Image) -> Tensor:
+    """An 8-bit "L" or "RGB" image as a float32 tensor ``(C, H, W)`` in ``[-1, 1]``."""
+    pixels = torch.from_numpy(np.asarray(image, dtype=np.uint8).copy())
+    pixels = pixels.unsqueeze(0) if pixels.ndim == 2 else pixels.permute(2, 0, 1)
+    return pixels.float().div_(127.5).sub_(1.0)
+
+
+def read_image(path: Path) -> Image.Image:
+    """The image file at ``path``, decoded whole (its file closed); a
+    :class:`~ganlab.data.base.DataError` names a file that cannot be decoded."""
+    try:
+        with Image.open(path) as opened:
+            opened.load()
+            return opened.copy()
+    except Exception as error:  # PIL says "not an image" in many ways (OSError, ValueError...)
+        raise DataError(
+            f"{path} cannot be read as an image ({type(error).__name__}: {error}): replace it "
+            "with a readable image file or remove it"
+        ) from error
+
+
+def resize_crop_flip(
+    images: Sequence[Image.Image],
+    size: tuple[int, int],  # (H, W) of the tensors returned
+    load_size: tuple[int, int],  # (H, W) every image is resized to first
+    augment: bool,  # crop at a random place (where load_size is larger) and flip at random
+    flip: bool,  # with augment: flip left-right half of the time
+) -> list[Tensor]:
+    """``images`` (8-bit "L" or "RGB") resized to ``load_size`` (bicubic) and cropped to
+    ``size`` in ``[-1, 1]``: at the top left, or (``augment``) at one random place for all of
+    them, then flipped together (``flip``), as the official Pix2Pix and CycleGAN code's
+    ``--load_size 286 --crop_size 256`` does. The draws come from torch's global random stream
+    (which checkpoints keep: a resumed run draws the same crops)."""
+    tensors = [
+        pil_to_tensor(image.resize(load_size[::-1], Image.Resampling.BICUBIC)) for image in images
+    ]
+    (height, width), (load_h, load_w) = size, load_size
+    top = left = 0
+    if augment and (load_h, load_w) != (height, width):
+        top = int(torch.randint(load_h - height + 1, ()))
+        left = int(torch.randint(load_w - width + 1, ()))
+    tensors = [x[:, top : top + height, left : left + width] for x in tensors]
+    if augment and flip and bool(torch.rand(()) < 0.5):
+        tensors = [x.flip(-1) for x in tensors]
+    return tensors

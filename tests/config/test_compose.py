@@ -41,7 +41,9 @@ def test_every_group_has_options() -> None:
 @pytest.mark.parametrize("data", options("data"))
 def test_data_configs_instantiate(tmp_path: Path, data: str) -> None:
     overrides = [f"data={data}"] + (
-        ["data.root=" + str(tmp_path)] if data in ("image_folder", "paired_folder") else []
+        ["data.root=" + str(tmp_path)]
+        if data in ("image_folder", "paired_folder", "unpaired_folder")
+        else []
     )
     cfg = compose_train(tmp_path, *overrides)
     datamodule = instantiate(cfg.data)

@@ -10,7 +10,6 @@ import gzip
 import math
 import os
 import pickle
-import socket
 import struct
 import sys
 import tarfile
@@ -278,16 +277,6 @@ def test_invalid_shapes_are_rejected() -> None:
 
 
 # ===================================================================== downloadable sets
-@pytest.fixture
-def offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No network, deterministically (even on a machine that has one)."""
-
-    def no_dns(*args: object, **kwargs: object) -> None:
-        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known (blocked by test)")
-
-    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
-
-
 def _expected_location(dm: GANDataModule, root: Path) -> tuple[str, str]:
     if isinstance(dm, FashionMNIST):
         return str(root / "FashionMNIST" / "raw"), "train-images-idx3-ubyte.gz"
