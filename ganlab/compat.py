@@ -1,7 +1,8 @@
 """Every use of a Lightning (or W&B logger) private attribute, in one place.
 
 ganlab needs a few things Lightning 2.x has no public API for: the step its own logging uses,
-whether this step is one it logs on, and writing ``last.ckpt`` at a moment of ganlab's choosing.
+whether this step is one it logs on, writing ``last.ckpt`` at a moment of ganlab's choosing,
+and forgetting saved hyperparameters that are objects rather than data.
 Each is a one-line function here, and ``tests/test_compat.py`` checks every attribute they read
 on the installed Lightning, so a Lightning release that renames one fails that test by name
 rather than training runs in odd ways.
@@ -30,6 +31,14 @@ def logs_this_step(trainer: L.Trainer) -> bool:
 def wandb_run_if_started(logger: WandbLogger) -> Any | None:
     """The logger's W&B run if one was started; touching ``logger.experiment`` would start one."""
     return logger._experiment
+
+
+def drop_hyperparameters(module: L.LightningModule, keys: list[str]) -> None:
+    """Forget the saved hyperparameters ``keys`` (in ``hparams`` and in the initial copy that
+    loggers and checkpoints read), e.g. networks a subclass was given as objects."""
+    for key in keys:
+        del module.hparams[key]  # module._hparams
+        del vars(module)["_hparams_initial"][key]
 
 
 def save_last_now(callback: ModelCheckpoint, trainer: L.Trainer) -> None:

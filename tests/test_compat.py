@@ -89,3 +89,31 @@ def test_self_log_repeats_values_of_steps_that_did_not_log(tmp_path: Path) -> No
         rows = list(csv.DictReader(f))
     assert [float(row["every"]) for row in rows] == [0, 1, 2, 3, 4, 5]
     assert [float(row["third"]) for row in rows] == [0, 0, 0, 3, 3, 3]  # 1, 2, 4, 5: repeats
+
+
+def test_networks_a_subclass_gets_as_objects_are_not_saved_as_hyperparameters(
+    tmp_path: Path,
+) -> None:
+    from ganlab.models import CycleGAN
+    from ganlab.networks import PatchGANDiscriminator, ResNetTranslator
+
+    def translator() -> ResNetTranslator:
+        return ResNetTranslator((1, 8, 8), (1, 8, 8), base_channels=2, n_blocks=0)
+
+    def patchgan() -> PatchGANDiscriminator:
+        return PatchGANDiscriminator((1, 8, 8), base_channels=2, n_layers=1)
+
+    adam = {"_target_": "torch.optim.Adam", "_partial_": True}
+    spec = {"_target_": "ganlab.networks.PatchGANDiscriminator", "shape": [1, 8, 8]}
+    model = CycleGAN(
+        translator(),
+        patchgan(),
+        adam,
+        adam,
+        inverse_generator=translator(),  # an object: not a hyperparameter
+        source_discriminator=spec,  # a config: kept, to rebuild the network from
+        ema=None,
+    )
+    assert "inverse_generator" not in model.hparams
+    assert "inverse_generator" not in model.hparams_initial
+    assert model.hparams["source_discriminator"] == spec

@@ -50,7 +50,7 @@ import ganlab
 from ganlab import rng
 from ganlab.augment import DInputTransform
 from ganlab.checkpoints import CheckpointError, read_checkpoint
-from ganlab.compat import logs_this_step
+from ganlab.compat import drop_hyperparameters, logs_this_step
 from ganlab.loggers import log_now, wandb_run_id
 from ganlab.losses import AdversarialLoss, NonSaturating, Regularizer
 from ganlab.models.divergence import DivergenceError, NonFinite
@@ -129,7 +129,11 @@ class GAN(L.LightningModule):
         self.automatic_optimization = False
         # Hydra mappings are plain data: keep them so the checkpoint can rebuild the model.
         objects = [k for k, v in arguments.items() if not _is_plain(v)]
-        self.save_hyperparameters(ignore=objects)
+        with warnings.catch_warnings():  # a subclass's networks given as objects (its own
+            # arguments, which `objects` misses) are dropped right after: no advice needed
+            warnings.filterwarnings("ignore", message=r"Attribute '\w+' is an instance of")
+            self.save_hyperparameters(ignore=objects)
+        drop_hyperparameters(self, [k for k, v in self.hparams.items() if not _is_plain(v)])
 
         self.generator: nn.Module = _build(generator)
         self.discriminator: nn.Module = _build(discriminator)
@@ -289,13 +293,19 @@ class GAN(L.LightningModule):
             "train/d_fake": fake_logits.detach().mean(),
         }
         loss = _add_terms(loss, self.auxiliary_losses("d", batch, real_aux, fake_aux), logs)
-        for name, regularizer in self.regularizers.items():
-            if regularizer.is_penalty and regularizer.due(self.d_steps):
-                # interpolating penalties pair real and fake samples: both of the batch's classes
-                penalty = regularizer.penalty(self.critic(batch.labels), real, fake)
-                loss = loss + penalty
-                logs[f"train/{name}"] = penalty.detach()
-        return loss, logs
+        # interpolating penalties pair real and fake samples: both of the batch's classes
+        return _add_terms(loss, self.penalties(self.critic(batch.labels), real, fake), logs), logs
+
+    def penalties(
+        self, critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, suffix: str = ""
+    ) -> dict[str, Tensor]:
+        """The D regularizers' penalties due at this D step, for ``critic`` on these D inputs,
+        by log name (``suffix`` tells apart the discriminators of a system with several)."""
+        return {
+            f"{name}{suffix}": regularizer.penalty(critic, real, fake)
+            for name, regularizer in self.regularizers.items()
+            if regularizer.is_penalty and regularizer.due(self.d_steps)
+        }
 
     def generator_loss(self, batch: Batch, fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         params = self.unrolled_discriminator(batch, fake) if self.unroll is not None else None
