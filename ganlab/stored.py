@@ -110,6 +110,7 @@ ALLOWED: frozenset[str] = frozenset(
         "ganlab.models.ACGAN",
         "ganlab.models.InfoGAN",
         "ganlab.models.Pix2Pix",
+        "ganlab.models.CycleGAN",
         # data modules (data; ClassSubset is also written by ganlab.anomaly)
         "ganlab.data.MNIST",
         "ganlab.data.MNIST5k",

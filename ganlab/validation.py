@@ -261,25 +261,32 @@ def check_combinations(cfg: DictConfig) -> None:
             "(data.labels=true data.num_classes=<K>)."
         )
 
-    needs_pairs = "_target_" in model and getattr(_target(model, "model"), "needs_pairs", False)
+    # a translation model reads the data's source images: paired or unpaired ones
+    needs = getattr(_target(model, "model"), "data_pairing", None) if "_target_" in model else None
     pairing = getattr(_target(data, "data"), "pairing", None) if "_target_" in data else None
-    if needs_pairs and pairing != "paired":
+    if needs is not None and pairing != needs:
         what = {
+            "paired": "pairs each source image with its target",
             "unpaired": "is unpaired (two domains, no image matched to another)",
             None: "has no source images",
         }[pairing]
+        use = {
+            "paired": "paired data (data=edges2digits, data=gray2color, or data=paired_folder "
+            "data.root=<your A/B pairs>)",
+            "unpaired": "unpaired data (data=mnist2digits, or data=unpaired_folder "
+            "data.root=<your trainA/trainB folders>)",
+        }[needs]
         raise ConfigError(
-            f"model {model.get('_target_')} translates paired images, but data "
-            f"{data.get('_target_')} {what}: use paired data (data=edges2digits, "
-            "data=gray2color, or data=paired_folder data.root=<your A/B pairs>)"
+            f"model {model.get('_target_')} translates {needs} images, but data "
+            f"{data.get('_target_')} {what}: use {use}"
         )
     evaluation = (cfg.get("callbacks") or {}).get("evaluation") or {}
-    if needs_pairs and float(evaluation.get("every_kimg") or 0) > 0:
+    if needs is not None and float(evaluation.get("every_kimg") or 0) > 0:
         raise ConfigError(
             f"callbacks.evaluation scores samples drawn from latents, and model "
             f"{model.get('_target_')} translates input images: set "
-            "callbacks.evaluation.every_kimg=0 (held-out L1, PSNR, SSIM, digit agreement and "
-            "FID of a translator: benchmarks/translation.py, docs/translation.md)"
+            "callbacks.evaluation.every_kimg=0 (held-out scores of a translator: "
+            "callbacks.translation, benchmarks/translation.py, docs/translation.md)"
         )
 
 

@@ -17,15 +17,15 @@ from ganlab.models import GAN
 
 register_resolvers()
 CONF = Path(config_dir())
-# model presets that translate paired images (their G reads Batch.source) -> the data they
+# model presets that translate images (their G reads Batch.source) -> the offline data they
 # run on; the others generate from latents and run on any data of their kind
-PAIRED_PRESETS = {"pix2pix": "edges2digits"}
+TRANSLATION_PRESETS = {"pix2pix": "edges2digits", "cyclegan": "mnist2digits"}
 
 
-def model_presets(paired: bool = False) -> list[str]:
+def model_presets(translating: bool = False) -> list[str]:
     """The model presets (conf/model/*.yaml) that generate from latents, or that translate."""
     names = sorted(p.stem for p in (CONF / "model").glob("*.yaml"))
-    return [name for name in names if (name in PAIRED_PRESETS) == paired]
+    return [name for name in names if (name in TRANSLATION_PRESETS) == translating]
 
 
 def adam(lr: float = 1e-3) -> Callable[..., torch.optim.Optimizer]:

@@ -46,47 +46,69 @@ def _equal_states(a: Any, b: Any, where: str = "") -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "setting",
+    ("setting", "kimg"),  # the whole run's length: the first half stops at half of it
     [
         # map-style data (shuffled by the sampler), a conv GAN with BatchNorm and the EMA G:
         # 1,797 digits are 28 batches of 64, so 3 kimg stops inside the second epoch
-        [
-            "data=digits",
-            "model=dcgan",
-            "model.generator.base_channels=8",
-            "model.discriminator.base_channels=8",
-        ],
+        (
+            [
+                "data=digits",
+                "model=dcgan",
+                "model.generator.base_channels=8",
+                "model.discriminator.base_channels=8",
+            ],
+            6,
+        ),
         # generated 2-D data and the PacGAN / instance-noise paths (more random draws)
-        [
-            "data=grid25",
-            "model=gan",
-            "model.pack=2",
-            "model/d_input=instance_noise",
-            "data.samples_per_epoch=1280",
-            "data.batch_size=128",
-        ],
+        (
+            [
+                "data=grid25",
+                "model=gan",
+                "model.pack=2",
+                "model/d_input=instance_noise",
+                "data.samples_per_epoch=1280",
+                "data.batch_size=128",
+            ],
+            6,
+        ),
         # Pix2Pix: paired batches, an input-driven G, a D on pairs, and its LR schedule: one
         # constant epoch (62 batches of 64 pairs, 3.97 kimg), then a linear decay, so the
         # stop at 3 kimg is mid-epoch and the rate changes after it
-        [
-            "data=edges2digits",
-            "model=pix2pix",
-            "model.generator.base_channels=8",
-            "model.discriminator.base_channels=8",
-            *(
-                f"model.schedulers.{p}.{k}={v}"
-                for p in "gd"
-                for k, v in (("constant", 1), ("decay", 3))
-            ),
-        ],
+        (
+            [
+                "data=edges2digits",
+                "model=pix2pix",
+                "model.generator.base_channels=8",
+                "model.discriminator.base_channels=8",
+                *(
+                    f"model.schedulers.{p}.{k}={v}"
+                    for p in "gd"
+                    for k, v in (("constant", 1), ("decay", 3))
+                ),
+            ],
+            6,
+        ),
+        # CycleGAN: unpaired batches of two shuffles, four networks as two players stepped G
+        # side first, and D's history pools (full after 4 batches): kept in the checkpoint
+        (
+            [
+                "data=mnist2digits",
+                "model=cyclegan",
+                "model.generator.base_channels=8",
+                "model.generator.n_blocks=1",
+                "model.discriminator.base_channels=8",
+                "data.batch_size=16",
+            ],
+            2,
+        ),
     ],
-    ids=["digits-dcgan", "grid25-pacgan", "edges2digits-pix2pix"],
+    ids=["digits-dcgan", "grid25-pacgan", "edges2digits-pix2pix", "mnist2digits-cyclegan"],
 )
-def test_stop_and_resume_equals_one_run(tmp_path: Path, setting: list[str]) -> None:
-    whole = _train(tmp_path / "whole", *setting, "max_kimg=6")
-    _train(tmp_path / "first", *setting, "max_kimg=3")
+def test_stop_and_resume_equals_one_run(tmp_path: Path, setting: list[str], kimg: int) -> None:
+    whole = _train(tmp_path / "whole", *setting, f"max_kimg={kimg}")
+    _train(tmp_path / "first", *setting, f"max_kimg={kimg / 2}")
     stopped = tmp_path / "first" / "checkpoints" / "last.ckpt"
-    halves = _train(tmp_path / "second", *setting, "max_kimg=6", f"ckpt_path={stopped}")
+    halves = _train(tmp_path / "second", *setting, f"max_kimg={kimg}", f"ckpt_path={stopped}")
 
     one = read_checkpoint(tmp_path / "whole" / "checkpoints" / "last.ckpt")
     two = read_checkpoint(tmp_path / "second" / "checkpoints" / "last.ckpt")

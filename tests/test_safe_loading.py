@@ -19,7 +19,7 @@ import torch
 import yaml
 from helpers import (
     CONF,
-    PAIRED_PRESETS,
+    TRANSLATION_PRESETS,
     compose_train,
     config_gan,
     point_loader,
@@ -331,7 +331,10 @@ def _conf_names(group: str) -> list[str]:
     "overrides",
     [
         *(
-            [f"model={name}", *([f"data={PAIRED_PRESETS[name]}"] if name in PAIRED_PRESETS else [])]
+            [
+                f"model={name}",
+                *([f"data={TRANSLATION_PRESETS[name]}"] if name in TRANSLATION_PRESETS else []),
+            ]
             for name in _conf_names("model")
         ),
         *(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import CONF, PAIRED_PRESETS, compose_train, model_presets, quiet_trainer
+from helpers import CONF, TRANSLATION_PRESETS, compose_train, model_presets, quiet_trainer
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig
@@ -92,10 +92,10 @@ def test_presets_train_on_digits_with_their_own_nets(tmp_path: Path, model: str)
     fit_briefly(compose_train(tmp_path, f"model={model}", "data=digits", *small))
 
 
-@pytest.mark.parametrize("model", model_presets(paired=True))
+@pytest.mark.parametrize("model", model_presets(translating=True))
 def test_translation_presets_train_on_their_paired_data(tmp_path: Path, model: str) -> None:
     narrow = ["model.generator.base_channels=8", "model.discriminator.base_channels=8"]
-    cfg = compose_train(tmp_path, f"model={model}", f"data={PAIRED_PRESETS[model]}", *narrow)
+    cfg = compose_train(tmp_path, f"model={model}", f"data={TRANSLATION_PRESETS[model]}", *narrow)
     fit_briefly(cfg)
 
 

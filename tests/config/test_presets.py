@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import CONF, PAIRED_PRESETS, compose_train
+from helpers import CONF, TRANSLATION_PRESETS, compose_train
 from omegaconf import DictConfig
 
 DOC = Path(__file__).parents[2] / "docs" / "presets.md"
@@ -162,7 +162,11 @@ def test_the_table_has_a_row_for_every_preset_and_recipe() -> None:
 @pytest.mark.parametrize("file", preset_files())
 def test_preset_carries_the_settings_of_the_table(tmp_path: Path, file: str) -> None:
     group, name = file.split("/")
-    paired = [f"data={PAIRED_PRESETS[name]}"] if group == "model" and name in PAIRED_PRESETS else []
+    paired = (
+        [f"data={TRANSLATION_PRESETS[name]}"]
+        if group == "model" and name in TRANSLATION_PRESETS
+        else []
+    )
     cfg = compose_train(tmp_path, f"{group}={name}", *paired)
     row = TABLE[file]
     actual = {column: resolve(cfg) for column, resolve in COLUMNS.items()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import CONF, PAIRED_PRESETS, compose_train, model_presets, run_cli
+from helpers import CONF, TRANSLATION_PRESETS, compose_train, model_presets, run_cli
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
@@ -119,14 +119,22 @@ def test_presets_follow_the_kind_of_data(tmp_path: Path, model: str) -> None:
             assert cfg.model[key]._target_ == f"ganlab.networks.{family}{role}", (data, key)
 
 
-@pytest.mark.parametrize("model", model_presets(paired=True))
-def test_translation_presets_need_paired_image_data(tmp_path: Path, model: str) -> None:
-    check_combinations(compose_train(tmp_path, f"model={model}", f"data={PAIRED_PRESETS[model]}"))
-    with pytest.raises(ConfigError, match=r"translates paired images.*use paired data"):
+@pytest.mark.parametrize("model", model_presets(translating=True))
+def test_translation_presets_need_their_kind_of_image_data(tmp_path: Path, model: str) -> None:
+    data = TRANSLATION_PRESETS[model]
+    check_combinations(compose_train(tmp_path, f"model={model}", f"data={data}"))
+    pairing = "unpaired" if model == "cyclegan" else "paired"
+    fix = rf"translates {pairing} images.*use {pairing} data \(data="
+    with pytest.raises(ConfigError, match=fix):
         check_combinations(compose_train(tmp_path, f"model={model}", "data=mnist5k", resolve=False))
+    other = "edges2digits" if pairing == "unpaired" else "mnist2digits"
+    with pytest.raises(ConfigError, match=fix):
+        check_combinations(
+            compose_train(tmp_path, f"model={model}", f"data={other}", resolve=False)
+        )
     with pytest.raises(ConfigError, match=r"image network but the data are 2-D vectors"):
         check_combinations(compose_train(tmp_path, f"model={model}", "data=grid25", resolve=False))
-    evaluated = ["callbacks.evaluation.every_kimg=10", f"data={PAIRED_PRESETS[model]}"]
+    evaluated = ["callbacks.evaluation.every_kimg=10", f"data={TRANSLATION_PRESETS[model]}"]
     with pytest.raises(ConfigError, match=r"translates input images: set callbacks.evaluation"):
         check_combinations(compose_train(tmp_path, f"model={model}", *evaluated))
 
