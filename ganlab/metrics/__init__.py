@@ -14,7 +14,7 @@ from ganlab.metrics.inception import InceptionFeatures
 from ganlab.metrics.mixture import MixtureCoverage, mixture_coverage
 from ganlab.metrics.modes import ModeCount
 from ganlab.metrics.prdc import DensityCoverage, PrecisionRecall
-from ganlab.metrics.translation import paired_scores
+from ganlab.metrics.translation import cycle_scores, paired_scores
 
 __all__ = [
     "FID",
@@ -32,6 +32,7 @@ __all__ = [
     "ReferenceCache",
     "ReferenceKey",
     "StackedClassifierFeatures",
+    "cycle_scores",
     "mixture_coverage",
     "paired_scores",
 ]

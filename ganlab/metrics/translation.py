@@ -1,4 +1,5 @@
-"""Scores of a paired translation: how close each output is to its target.
+"""Scores of a translation: how close each output is to its target (paired data), and how
+well images come back through a pair of inverse translators (unpaired data, CycleGAN).
 
 Images are in ganlab's range [-1, 1] (``data_range`` 2). ``l1`` is the mean absolute error
 per pixel (Pix2Pix's training term), ``psnr`` the peak signal-to-noise ratio in dB over the
@@ -15,6 +16,7 @@ et al. 2004's), all from torchmetrics' functional forms.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from torch import Tensor
 from torchmetrics.functional.image import (
@@ -22,7 +24,7 @@ from torchmetrics.functional.image import (
     structural_similarity_index_measure,
 )
 
-__all__ = ["DATA_RANGE", "paired_scores"]
+__all__ = ["DATA_RANGE", "cycle_scores", "paired_scores"]
 
 DATA_RANGE = 2.0  # images in [-1, 1]
 
@@ -40,3 +42,21 @@ def paired_scores(output: Tensor, target: Tensor) -> dict[str, float]:
     ssim = structural_similarity_index_measure(output, target, data_range=DATA_RANGE)
     assert isinstance(ssim, Tensor)
     return {"l1": l1, "psnr": psnr, "ssim": float(ssim)}
+
+
+def cycle_scores(translate: Callable[..., Tensor], a: Tensor, b: Tensor) -> dict[str, float]:
+    """``cycle_l1_a``, the mean absolute error of ``F(G(a))`` to images ``a`` of the source
+    domain, and ``cycle_l1_b``, of ``G(F(b))`` to ``b``; ``translate(x)`` is G and
+    ``translate(x, reverse=True)`` F (as :meth:`ganlab.models.Translation.translate`).
+
+    >>> import torch
+    >>> flip = lambda x, reverse=False: -x  # its own inverse
+    >>> cycle_scores(flip, torch.ones(2, 1, 4, 4), torch.zeros(2, 1, 4, 4))
+    {'cycle_l1_a': 0.0, 'cycle_l1_b': 0.0}
+    """
+    rec_a = translate(translate(a), reverse=True)
+    rec_b = translate(translate(b, reverse=True))
+    return {
+        "cycle_l1_a": float((rec_a.float().cpu() - a.float().cpu()).abs().mean()),
+        "cycle_l1_b": float((rec_b.float().cpu() - b.float().cpu()).abs().mean()),
+    }
