@@ -22,7 +22,8 @@ exported (the EMA copy by default). Its inputs:
 
 The output is ``(batch, *shape)``: images in [-1, 1], or unbounded vectors for 2-D data.
 
-A translator's checkpoint (``model=pix2pix``) exports its generator with one input,
+A translator's checkpoint (``model=pix2pix``, ``model=cyclegan``: ``direction=BtoA`` exports
+its other generator) exports its generator with one input,
 ``source``: ``(batch, *source_shape)`` float32 images in [-1, 1]. The export runs in eval mode
 (BatchNorm's running statistics, no dropout): an output depends on its input alone. A model
 trained with the paper's test-time mode (``model.inference=train``: dropout on, each batch's
@@ -103,6 +104,7 @@ def export_metadata(generator: TrainedGenerator | Translator, ckpt: str | Path) 
         inputs: dict[str, Any] = {
             "inputs": ["source"],
             "source_shape": list(generator.source_shape),
+            "direction": generator.direction,  # between the training data's domains
             "test_time": "eval",  # what the file runs
             "trained_test_time": generator.inference,  # what ganlab.translate runs
         }
@@ -277,7 +279,9 @@ def export(cfg: DictConfig) -> Path:
     fmt = str(cfg.format).lower()
     if fmt not in FORMATS:
         raise ExportError(f"format={cfg.format} is not supported: use one of {sorted(FORMATS)}")
-    generator = load_trained(cfg.ckpt, ema=cfg.ema, device="cpu", trust=cfg.trust)
+    generator = load_trained(
+        cfg.ckpt, ema=cfg.ema, device="cpu", trust=cfg.trust, direction=cfg.get("direction")
+    )
     generator.network.eval()  # a translator's is as loaded; the file runs eval mode
     metadata = export_metadata(generator, cfg.ckpt)
     data = (torchscript_bytes if fmt == "torchscript" else onnx_bytes)(generator, metadata)

@@ -6,8 +6,9 @@ x = G.sample(16)  # (16, *G.shape), images in [-1, 1]
 x = G.sample(16, seed=0, labels=[3] * 16, psi=0.7)  # seeded; class 3 (a conditional G); truncated
 
 from ganlab import load_translator
-T = load_translator("outputs/train/.../checkpoints/last.ckpt")  # a Pix2Pix run
+T = load_translator("outputs/train/.../checkpoints/last.ckpt")  # a Pix2Pix or CycleGAN run
 y = T(x)  # (16, *T.shape): translations of source images x, (16, *T.source_shape) in [-1, 1]
+T = load_translator(".../last.ckpt", direction="BtoA")  # CycleGAN's other generator
 
 Loading runs no code from the file: it is read with ``weights_only=True`` and the generator's
 stored config may only build ganlab's own networks (:mod:`ganlab.stored`).
@@ -112,15 +113,23 @@ def load_generator(
 
 
 class Translator:
-    """A translating generator rebuilt from a checkpoint (Pix2Pix's): ``translator(images)``
-    gives its outputs for source images ``(N, *source_shape)`` in [-1, 1], in the test-time
-    mode the model was trained to use (``inference``: ``train``, the Pix2Pix paper's, or
-    ``eval``; :func:`ganlab.sampling.translating`)."""
+    """A translating generator rebuilt from a checkpoint (Pix2Pix's, either of CycleGAN's):
+    ``translator(images)`` gives its outputs for source images ``(N, *source_shape)`` in
+    [-1, 1], in the test-time mode the model was trained to use (``inference``: ``train``,
+    the Pix2Pix paper's, or ``eval``; :func:`ganlab.sampling.translating`)."""
 
-    def __init__(self, network: nn.Module, inference: str, ema: bool, kimg: float) -> None:
+    def __init__(
+        self,
+        network: nn.Module,
+        inference: str,
+        ema: bool,
+        kimg: float,
+        direction: str = "AtoB",  # between the training data's domains: AtoB or BtoA
+    ) -> None:
         assert inference in INFERENCE_MODES, f"inference must be one of {INFERENCE_MODES}"
         self.network = network.requires_grad_(False)
         self.inference = inference
+        self.direction = direction
         self.ema = ema  # whether these are the EMA weights
         self.kimg = kimg  # thousands of real images the model had seen
         self.source_shape = tuple(int(s) for s in network.source_shape)  # type: ignore[union-attr]
@@ -152,11 +161,14 @@ def load_translator(
     ema: bool = True,
     device: str = "cpu",
     trust: bool = False,  # build whatever the stored config names (as load_generator)
+    # between the training data's domains (data.direction's terms): AtoB or BtoA; None: the
+    # way the model was trained. A CycleGAN goes both ways, a Pix2Pix one way only
+    direction: str | None = None,
 ) -> Translator:
-    """Rebuild the translating generator of a ganlab checkpoint (Pix2Pix's), safely as
-    :func:`load_generator` does; the EMA weights where the model kept them, unless
-    ``ema=False``."""
-    trained = load_trained(path, ema, device, trust)
+    """Rebuild a translating generator of a ganlab checkpoint (Pix2Pix's, or either of
+    CycleGAN's), safely as :func:`load_generator` does; the EMA weights where the model kept
+    them, unless ``ema=False``."""
+    trained = load_trained(path, ema, device, trust, direction)
     if not isinstance(trained, Translator):
         raise CheckpointError(
             f"{path}: its generator makes samples from latents, not from input images: use "
@@ -166,30 +178,45 @@ def load_translator(
 
 
 def load_trained(
-    path: str | Path, ema: bool = True, device: str = "cpu", trust: bool = False
+    path: str | Path,
+    ema: bool = True,
+    device: str = "cpu",
+    trust: bool = False,
+    direction: str | None = None,  # a translator's (see load_translator); None: as trained
 ) -> TrainedGenerator | Translator:
     """The generator of a checkpoint as what it is: a :class:`TrainedGenerator` (latents in)
     or a :class:`Translator` (images in), loaded as :func:`load_generator` says."""
     checkpoint = read_checkpoint(path)
     hparams = checkpoint.get("hyper_parameters", {})
-    spec = hparams.get("generator")
+    trained_direction = str(hparams.get("direction", "AtoB"))  # the data's, for a translator
+    reverse = direction is not None and direction != trained_direction
+    key = "inverse_generator" if reverse else "generator"
+    if reverse and key not in hparams:
+        raise CheckpointError(
+            f"{path}: direction={direction}, but this model translates {trained_direction} "
+            "only (a CycleGAN learns both ways; a Pix2Pix one): leave direction unset, or "
+            "train a model with the other data.direction"
+        )
+    spec = hparams.get(key)
     if not isinstance(spec, dict) or "_target_" not in spec:
         raise CheckpointError(
-            f"{path} does not describe its generator: it was trained with a generator passed "
-            "as an object rather than a config. Rebuild that network yourself and load "
-            "state_dict['generator.*'] into it."
+            f"{path} does not describe its {key}: it was trained with a generator passed "
+            f"as an object rather than a config. Rebuild that network yourself and load "
+            f"state_dict['{key}.*'] into it."
         )
     network: nn.Module = build_stored(spec, path, trust)
     state = checkpoint["state_dict"]
-    prefix = (
-        "generator_ema."
-        if ema and any(k.startswith("generator_ema.") for k in state)
-        else "generator."
-    )
+    prefix = f"{key}_ema." if ema and any(k.startswith(f"{key}_ema.") for k in state) else f"{key}."
     network.load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
     kimg = checkpoint.get("ganlab", {}).get("images_seen", 0) / 1000.0
-    used_ema = prefix == "generator_ema."
+    used_ema = prefix.endswith("_ema.")
     if hasattr(network, "source_shape"):
         inference = str(hparams.get("inference", "eval"))
-        return Translator(network, inference, ema=used_ema, kimg=kimg).to(device)
+        way = direction or trained_direction
+        return Translator(network, inference, ema=used_ema, kimg=kimg, direction=way).to(device)
+    if direction is not None:
+        raise CheckpointError(
+            f"{path}: direction={direction} is for a translator, and this generator makes "
+            "samples from latents"
+        )
     return TrainedGenerator(network, ema=used_ema, kimg=kimg).to(device)

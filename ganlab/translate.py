@@ -1,8 +1,9 @@
-"""Translate images with a trained translation model (Pix2Pix).
+"""Translate images with a trained translation model (Pix2Pix, CycleGAN).
 
 python -m ganlab.translate ckpt=<run>/checkpoints/last.ckpt input=edges/ out=digits/
 python -m ganlab.translate ckpt=... input=photo.png out=translated/      # one image
 python -m ganlab.translate ckpt=... input=big/ out=small/ resize=true    # other sizes: resized
+python -m ganlab.translate ckpt=<cyclegan run> input=zebras/ out=horses/ direction=BtoA
 
 Every image under ``input`` (a file, or a folder searched recursively) is read as the model's
 source images are (grayscale or RGB, as its ``source_shape`` says), translated in batches, and
@@ -10,7 +11,9 @@ written under ``out`` with the same relative path and file name (the format its 
 names). ``out`` is written whole or not at all, and only into a new or empty folder, or with
 ``overwrite=true`` into one this command wrote before (its ``translate.json`` lists the files;
 anything else there is refused before any work). The model's test-time mode is the one it was
-trained with (``model.inference``; :mod:`ganlab.models.pix2pix`), dropout drawn from ``seed``.
+trained with (``model.inference``; :mod:`ganlab.models.translation`), dropout drawn from
+``seed``. ``direction`` (``AtoB`` or ``BtoA``, between the training data's domains) picks
+CycleGAN's generator; unset, the model translates the way it was trained.
 A checkpoint whose stored config names anything outside ganlab's allow-list is refused
 (:mod:`ganlab.stored`); ``trust=true`` builds it (only for a file you would run as code).
 The command line (also installed as ``ganlab-translate``) is :mod:`ganlab.cli.translate`.
@@ -138,7 +141,12 @@ def translate_files(
                 strict=True,
             ):
                 write_image(output, staging / name)
-        record = {"files": names, "inference": translator.inference, "kimg": translator.kimg}
+        record = {
+            "files": names,
+            "direction": translator.direction,
+            "inference": translator.inference,
+            "kimg": translator.kimg,
+        }
         (staging / MANIFEST).write_text(json.dumps(record, indent=1) + "\n")
     return names
 
@@ -148,7 +156,9 @@ def translate(cfg: DictConfig) -> Path:
     out = Path(str(cfg.out))
     sources = input_images(source)  # refuse a bad request before loading anything
     check_out(out, bool(cfg.overwrite))
-    translator = load_translator(cfg.ckpt, ema=cfg.ema, device=cfg.device, trust=cfg.trust)
+    translator = load_translator(
+        cfg.ckpt, ema=cfg.ema, device=cfg.device, trust=cfg.trust, direction=cfg.direction
+    )
     root = source if source.is_dir() else source.parent
     names = translate_files(
         translator,
@@ -162,8 +172,8 @@ def translate(cfg: DictConfig) -> Path:
     )
     weights = "EMA" if translator.ema else "raw"
     print(
-        f"{len(names)} images translated ({weights} generator, {translator.kimg:.1f} kimg, "
-        f"{translator.inference} mode) -> {out}/"
+        f"{len(names)} images translated {translator.direction} ({weights} generator, "
+        f"{translator.kimg:.1f} kimg, {translator.inference} mode) -> {out}/"
     )
     return out
 

@@ -1,8 +1,9 @@
 """`python -m ganlab.translate` and `load_translator`: a folder of images in, their translations
 out under the same names, written whole, never over files it did not write.
 
-One tiny Pix2Pix checkpoint is trained per module; the command line runs once in a subprocess,
-option cases call ``ganlab.translate.translate`` on the composed config in this process."""
+One tiny Pix2Pix checkpoint is trained per module (and a CycleGAN one for the direction
+option); the command line runs once in a subprocess, option cases call
+``ganlab.translate.translate`` on the composed config in this process."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers import run_cli, run_dir
+from helpers import fit, run_cli, run_dir
 from hydra import compose, initialize_config_dir
 from PIL import Image
 from torch import Tensor
@@ -68,7 +69,7 @@ def read(path: Path) -> Tensor:
 def test_a_folder_is_translated_under_the_same_names(ckpt: Path, edges, tmp_path: Path) -> None:
     folder, source = edges
     out = run_cli("ganlab.translate", f"ckpt={ckpt}", f"input={folder}", f"out={tmp_path}/t")
-    assert "5 images translated (raw generator, 0.3 kimg, train mode)" in out
+    assert "5 images translated AtoB (raw generator, 0.3 kimg, train mode)" in out
     written = sorted(
         p.relative_to(tmp_path / "t").as_posix() for p in (tmp_path / "t").rglob("*.png")
     )
@@ -78,6 +79,7 @@ def test_a_folder_is_translated_under_the_same_names(ckpt: Path, edges, tmp_path
     assert torch.equal(got, expected)
     manifest = json.loads((tmp_path / "t" / "translate.json").read_text())
     assert manifest["files"] == written and manifest["inference"] == "train"
+    assert manifest["direction"] == "AtoB"
 
 
 def test_out_is_replaced_only_where_it_holds_earlier_translations(
@@ -117,3 +119,33 @@ def test_the_loaders_name_each_other(ckpt: Path) -> None:
     assert translator.source_shape == translator.shape == (1, 32, 32)
     with pytest.raises(AssertionError, match=r"reads images of shape \[1, 32, 32\]"):
         translator(torch.zeros(1, 3, 32, 32))
+    with pytest.raises(CheckpointError, match=r"direction=BtoA, but this model translates AtoB"):
+        load_translator(ckpt, direction="BtoA")  # a Pix2Pix goes one way
+    with pytest.raises(CheckpointError, match=r"direction=AtoB is for a translator"):
+        load_translator(LEGACY, direction="AtoB")
+
+
+def test_a_cyclegan_translates_both_ways(tmp_path: Path) -> None:
+    model, datamodule = fit(
+        tmp_path / "run",
+        "model=cyclegan",
+        "data=mnist2digits",
+        "data.direction=BtoA",  # G: the dataset's B (8x8 digits) -> A (MNIST)
+        "model.generator.base_channels=8",
+        "model.generator.n_blocks=1",
+        "model.discriminator.base_channels=8",
+        "max_kimg=0.1",
+    )
+    ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    digits, mnist = datamodule.fixed_pairs(4)  # held-out images of B, then of A
+    for direction, images, reverse in (("BtoA", digits, False), ("AtoB", mnist, True)):
+        translator = load_translator(ckpt, direction=direction)
+        assert translator.direction == direction
+        assert torch.equal(translator(images), model.translate(images, reverse=reverse))
+    assert load_translator(ckpt).direction == "BtoA"  # unset: the way it was trained
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    Image.fromarray(to_uint8(mnist[0])[0].numpy()).save(folder / "x.png")
+    run_here(f"ckpt={ckpt}", f"input={folder}", f"out={tmp_path}/t", "direction=AtoB")
+    manifest = json.loads((tmp_path / "t" / "translate.json").read_text())
+    assert manifest["direction"] == "AtoB" and manifest["files"] == ["x.png"]
