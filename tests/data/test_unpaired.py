@@ -46,12 +46,27 @@ def test_the_domains_differ_and_direction_swaps_them(train: MNIST2Digits) -> Non
     assert sharpness(mnist.images) > 1.5 * sharpness(digits.images)
 
 
+def test_both_domains_frame_their_digits_as_mnist(train: MNIST2Digits) -> None:
+    def ink_extent(x: torch.Tensor) -> tuple[float, float]:  # rows holding ink, as [0, 1]
+        rows = ((x + 1) / 2).mean(dim=(0, 1, 3)) > 0.05
+        inked = rows.nonzero().flatten()
+        return float(inked[0]) / len(rows), float(inked[-1] + 1) / len(rows)
+
+    mnist, digits = train.held_out()
+    top, bottom = ink_extent(digits.images)
+    assert 0.12 <= top <= 0.18 and 0.82 <= bottom <= 0.88  # the 20-px box of 28: 1/7 to 6/7
+    assert abs(ink_extent(mnist.images)[0] - top) < 0.1
+    whole = MNIST2Digits(digit_box=None).held_out()[1]
+    assert ink_extent(whole.images) == (0.0, 1.0)  # the whole frame, as the UCI bitmaps
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
         ({"direction": "AB"}, r"data.direction must be one of \['AtoB', 'BtoA'\]"),
         ({"split": "val"}, r"data.split must be one of \['train', 'test'\]"),
         ({"holdout": 1.0}, r"data.holdout must lie in \(0, 1\)"),
+        ({"digit_box": 30}, r"data.digit_box must be 1 to 28"),
         (
             {"source_shape": [3, 32, 32]},
             r"sources are \[1, 32, 32\] \(both kinds of digit image have the shape",
@@ -65,5 +80,8 @@ def test_bad_options_name_the_fix(options: dict[str, object], message: str) -> N
 
 def test_a_paired_model_refuses_unpaired_data(tmp_path: Path) -> None:
     cfg = compose_train(tmp_path, "model=pix2pix", "data=mnist2digits")
-    with pytest.raises(ConfigError, match=r"data ganlab.data.MNIST2Digits is unpaired .*edges2"):
+    with pytest.raises(
+        ConfigError,
+        match=r"data ganlab.data.MNIST2Digits is unpaired .*use paired data \(data=edges2",
+    ):
         check_combinations(cfg)
