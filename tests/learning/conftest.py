@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganlab.data import MNIST5k
+from ganlab.data import MNIST2Digits, MNIST5k
 from ganlab.io import append_jsonl
 from ganlab.metrics.classifier import load_or_train_digit_classifier
 
@@ -28,6 +28,21 @@ def digit_classifier(tmp_path_factory: pytest.TempPathFactory) -> torch.nn.Modul
     datamodule.setup("fit")
     x, y = datamodule.tensors
     cache = Path(__file__).parents[2] / ".cache" / "digit_classifier_mnist5k_28px.pt"
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return load_or_train_digit_classifier(cache, x, y, epochs=8, seed=0)
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def framed_digits_classifier() -> torch.nn.Module:
+    """The same CNN trained once on the training images of mnist2digits' domain B:
+    scikit-learn's 8x8 digits framed as MNIST (``data.digit_box=20``), at 28 px (cached)."""
+    datamodule = MNIST2Digits(shape=(1, 28, 28))
+    x, y = datamodule.domain("B", "train")
+    cache = Path(__file__).parents[2] / ".cache" / "digit_classifier_digits_box20_28px.pt"
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

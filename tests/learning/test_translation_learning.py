@@ -1,7 +1,9 @@
 """Learning tests of image-to-image translation: short fixed-seed CPU runs on the offline
-paired task ``data=edges2digits``, judged on the 1,000 held-out pairs by the digit classifier
-trained on real digits (does the output read as the digit whose edges went in?) and by the
-distance to the target.
+tasks. Pix2Pix on the paired ``data=edges2digits``, judged on the 1,000 held-out pairs by the
+digit classifier trained on real digits (does the output read as the digit whose edges went
+in?) and by the distance to the target. CycleGAN on the unpaired ``data=mnist2digits``, judged
+by label preservation (does each target domain's classifier read a translation as the source
+image's digit?) and by how well images come back through both translators.
 
 Thresholds are calibrated over seeds x CPU kernels x threads (``tests/learning/CALIBRATION.md``,
 ``benchmarks/calibrate_learning.py``) and sit with a margin below the worst calibrated case.
@@ -16,8 +18,8 @@ import torch
 from helpers import fit
 from test_conditional_learning import predictor
 
-from ganlab.metrics.translation import paired_scores
-from ganlab.models import Pix2Pix
+from ganlab.metrics.translation import cycle_scores, paired_scores
+from ganlab.models import CycleGAN, Pix2Pix
 
 # The pix2pix preset at half width (ngf = ndf = 32) on 32 px digits: 4.2 M + 0.7 M parameters
 SMALL_PIX2PIX = [
@@ -56,3 +58,56 @@ def test_pix2pix_translates_held_out_edges_into_the_right_digits(
     # of 0.035
     assert agreement >= 0.9, f"{agreement:.3f} of translated edge maps read as their digit"
     assert scores["l1"] < 0.5 * before["l1"] and scores["ssim"] > before["ssim"]
+
+
+# The cyclegan preset narrowed for a CPU (ngf = ndf = 8, 3 residual blocks: 0.2 M parameters
+# per generator) on 32 px digits
+SMALL_CYCLEGAN = [
+    "model=cyclegan",
+    "data=mnist2digits",
+    "model.generator.base_channels=8",
+    "model.generator.n_blocks=3",
+    "model.discriminator.base_channels=8",
+    "callbacks.sample_grid.every_kimg=100000",
+    "callbacks.translation.every_kimg=100000",
+]
+
+
+def test_cyclegan_translates_digits_both_ways_and_back(
+    tmp_path: Path,
+    digit_classifier: torch.nn.Module,
+    framed_digits_classifier: torch.nn.Module,
+    learning_seed: int,
+    record_learning: Callable[..., None],
+) -> None:
+    model, datamodule = fit(tmp_path, *SMALL_CYCLEGAN, "max_kimg=16", f"seed={learning_seed}")
+    assert isinstance(model, CycleGAN)
+    mnist, digits = datamodule.held_out()  # A: 1,000 MNIST digits, B: 359 framed 8x8 digits
+    read_mnist, read_digits = predictor(digit_classifier), predictor(framed_digits_classifier)
+
+    def agreement(read: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, y) -> float:
+        return float((read(x) == y).float().mean())
+
+    to_digits, to_mnist = (
+        model.translate(mnist.images),
+        model.translate(digits.images, reverse=True),
+    )
+    figures = {
+        # label preservation: each target domain's classifier on the translations ...
+        "a2b": agreement(read_digits, to_digits, mnist.labels),
+        "b2a": agreement(read_mnist, to_mnist, digits.labels),
+        # ... and on the source images as they are
+        "a2b_untranslated": agreement(read_digits, mnist.images, mnist.labels),
+        "b2a_untranslated": agreement(read_mnist, digits.images, digits.labels),
+        **cycle_scores(model.translate, mnist.images, digits.images),
+    }
+    record_learning(**figures)
+    # calibrated (CALIBRATION.md, seeds x CPU kernels x threads): see the table there. What
+    # holds: 8x8 digits translated into MNIST read as their digit clearly more often than as
+    # they are; MNIST digits translated into the 8x8 style keep their digit far above chance
+    # (10%), though that domain's classifier reads them less often than the untranslated
+    # scans (the issue's +15 points in this direction is not reached: docs/translation.md);
+    # both round trips come back close
+    assert figures["b2a"] >= figures["b2a_untranslated"] + 0.05, figures
+    assert figures["a2b"] >= 0.3, figures
+    assert max(figures["cycle_l1_a"], figures["cycle_l1_b"]) <= 0.15, figures
