@@ -30,7 +30,7 @@ from lightning.fabric.utilities.rank_zero import rank_zero_only
 from torch.utils.data import DataLoader, Dataset
 from typing_extensions import Unpack
 
-from ganlab.data.resumable import EpochSampler, ResumableLoader
+from ganlab.data.resumable import EpochSampler, RandomItems, ResumableLoader, SeededItems
 
 __all__ = [
     "DataError",
@@ -247,11 +247,14 @@ class GANDataModule(L.LightningDataModule):
         """Shuffled, full batches only, this process's share of each epoch, resumable mid-epoch."""
         self._check_batch_fits(size, what)
         rank, world = self._rank_and_world()
+        # a dataset whose items draw random numbers draws each item's from (seed, epoch, index)
+        served = SeededItems(dataset) if isinstance(dataset, RandomItems) else dataset
+        seeded = served is not dataset
         return ResumableLoader(
-            dataset,
+            served,
             seed=self.seed,
             epoch_fn=self.current_epoch,
-            sampler=EpochSampler(dataset, self.seed, num_replicas=world, rank=rank),
+            sampler=EpochSampler(served, self.seed, world, rank, item_seeds=seeded),
             batch_size=self.batch_size,
             drop_last=True,
             num_workers=self.num_workers,

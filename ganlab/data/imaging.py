@@ -158,23 +158,22 @@ def resize_crop_flip(
     images: Sequence[Image.Image],
     size: tuple[int, int],  # (H, W) of the tensors returned
     load_size: tuple[int, int],  # (H, W) every image is resized to first
-    augment: bool,  # crop at a random place (where load_size is larger) and flip at random
-    flip: bool,  # with augment: flip left-right half of the time
+    generator: torch.Generator | None,  # of the crop and flip draws; None: no augmentation
+    flip: bool,  # with a generator: flip left-right half of the time
 ) -> list[Tensor]:
     """``images`` (8-bit "L" or "RGB") resized to ``load_size`` (bicubic) and cropped to
-    ``size`` in ``[-1, 1]``: at the top left, or (``augment``) at one random place for all of
-    them, then flipped together (``flip``), as the official Pix2Pix and CycleGAN code's
-    ``--load_size 286 --crop_size 256`` does. The draws come from torch's global random stream
-    (which checkpoints keep: a resumed run draws the same crops)."""
+    ``size`` in ``[-1, 1]``: at the top left, or (with a ``generator``) at one random place for
+    all of them, then flipped together (``flip``), as the official Pix2Pix and CycleGAN code's
+    ``--load_size 286 --crop_size 256`` does."""
     tensors = [
         pil_to_tensor(image.resize(load_size[::-1], Image.Resampling.BICUBIC)) for image in images
     ]
     (height, width), (load_h, load_w) = size, load_size
     top = left = 0
-    if augment and (load_h, load_w) != (height, width):
-        top = int(torch.randint(load_h - height + 1, ()))
-        left = int(torch.randint(load_w - width + 1, ()))
+    if generator is not None and (load_h, load_w) != (height, width):
+        top = int(torch.randint(load_h - height + 1, (), generator=generator))
+        left = int(torch.randint(load_w - width + 1, (), generator=generator))
     tensors = [x[:, top : top + height, left : left + width] for x in tensors]
-    if augment and flip and bool(torch.rand(()) < 0.5):
+    if generator is not None and flip and bool(torch.rand((), generator=generator) < 0.5):
         tensors = [x.flip(-1) for x in tensors]
     return tensors

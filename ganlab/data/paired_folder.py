@@ -64,8 +64,9 @@ def find_pairs(root: Path, split: str) -> list[tuple[Path, Path | None]]:
 
 class PairedFiles(Dataset[tuple[Tensor, Tensor, Tensor]]):
     """``(target, 0, source)`` of each pair of files, read, resized, and (``augment``) cropped
-    and flipped at one random place for both images; the draws come from torch's global
-    random stream (which checkpoints keep: a resumed run draws the same crops)."""
+    and flipped at one random place for both images: :meth:`item` draws from the generator
+    it is given (training loaders seed one per item and epoch: ganlab.data.resumable);
+    ``dataset[i]`` from one seeded with ``i``."""
 
     def __init__(
         self,
@@ -105,12 +106,15 @@ class PairedFiles(Dataset[tuple[Tensor, Tensor, Tensor]]):
             pil_to_mode(ab.crop((half, 0, width, height)), self.channels[1]),
         )
 
-    def __getitem__(self, index: int) -> tuple[Tensor, Tensor, Tensor]:
-        a, b = resize_crop_flip(
-            self.images(index), self.size, self.load_size, self.augment, self.flip
-        )
+    def item(self, index: int, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
+        """Pair ``index``, its crop and flip drawn from ``generator``."""
+        draws = generator if self.augment else None
+        a, b = resize_crop_flip(self.images(index), self.size, self.load_size, draws, self.flip)
         source, target = (b, a) if self.swap else (a, b)
         return target, torch.tensor(0), source
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor, Tensor]:
+        return self.item(index, torch.Generator().manual_seed(index))
 
 
 class PairedFolder(TranslationFolder[PairedFiles], PairedData):

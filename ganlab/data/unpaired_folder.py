@@ -13,8 +13,9 @@ random, anew at every item. No A image has a fixed partner, across epochs or see
 is read as its domain's channels (``source_shape`` and ``shape``, grayscale or RGB); training
 images are resized to ``load_size`` then cropped to the shape's size at a random place and
 flipped (``flip``), each image on its own draws; test images are resized to the shape's size.
-Every draw (B's index, crops, flips) comes from torch's global random stream, which
-checkpoints keep: a resumed run draws the same.
+Every draw (B's index, crops, flips) comes from a generator seeded per item and epoch
+(:mod:`ganlab.data.resumable`): a resumed run draws the same, with worker processes or
+without.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ UNPAIRED_SPLITS = ("train", "test")
 class UnpairedFiles(Dataset[tuple[Tensor, Tensor, Tensor, Tensor]]):
     """``(source, 0, target, 0)``: item ``i`` reads A file ``i % len(a)`` and a B file drawn
     at random, each resized and (``augment``) cropped and flipped on its own draws, all from
-    torch's global random stream; ``max(len(a), len(b))`` items."""
+    the generator :meth:`item` is given (``dataset[i]``: one seeded with ``i``);
+    ``max(len(a), len(b))`` items."""
 
     def __init__(
         self,
@@ -63,17 +65,23 @@ class UnpairedFiles(Dataset[tuple[Tensor, Tensor, Tensor, Tensor]]):
     def __len__(self) -> int:
         return max(len(self.files[0]), len(self.files[1]))
 
-    def image(self, domain: int, index: int) -> Tensor:
-        """Image ``index`` of ``domain`` (0: A, 1: B), read, resized, cropped and flipped."""
+    def image(self, domain: int, index: int, generator: torch.Generator | None = None) -> Tensor:
+        """Image ``index`` of ``domain`` (0: A, 1: B), read, resized, and (``augment``, with a
+        ``generator``) cropped and flipped."""
         image = pil_to_mode(read_image(self.files[domain][index]), self.channels[domain])
-        return resize_crop_flip([image], self.size, self.load_size, self.augment, self.flip)[0]
+        draws = generator if self.augment else None
+        return resize_crop_flip([image], self.size, self.load_size, draws, self.flip)[0]
 
-    def __getitem__(self, index: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        partner = int(torch.randint(len(self.files[1]), ()))
-        a = self.image(0, index % len(self.files[0]))
-        b = self.image(1, partner)
+    def item(self, index: int, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Item ``index``: its B partner, crops and flips drawn from ``generator``."""
+        partner = int(torch.randint(len(self.files[1]), (), generator=generator))
+        a = self.image(0, index % len(self.files[0]), generator)
+        b = self.image(1, partner, generator)
         source, target = (b, a) if self.swap else (a, b)
         return source, torch.tensor(0), target, torch.tensor(0)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        return self.item(index, torch.Generator().manual_seed(index))
 
 
 class UnpairedFolder(TranslationFolder[UnpairedFiles], UnpairedData):

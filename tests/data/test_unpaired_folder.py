@@ -92,33 +92,39 @@ def test_direction_swaps_the_domains(root: Path) -> None:
     assert torch.equal(a.images, a_second.images) and torch.equal(b.images, b_first.images)
 
 
-def test_a_resumed_epoch_draws_the_same_crops_and_partners(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_resumed_epoch_draws_the_same_crops_and_partners(tmp_path: Path, workers: int) -> None:
     for folder in ("trainA", "trainB"):  # pixels that all differ: a crop shows where it was
         (tmp_path / folder).mkdir()
         for i in range(4):
             pixels = np.random.default_rng(i).integers(0, 256, (12, 12, 3), dtype=np.uint8)
             Image.fromarray(pixels).save(tmp_path / folder / f"{i}.png")
 
-    def loader() -> torch.utils.data.DataLoader:
-        data = UnpairedFolder(root=str(tmp_path), shape=[3, 8, 8], load_size=[12, 12], batch_size=1)
+    def loader(seed: int = 0) -> torch.utils.data.DataLoader:
+        data = UnpairedFolder(
+            root=str(tmp_path),
+            shape=[3, 8, 8],
+            load_size=[12, 12],
+            batch_size=1,
+            seed=seed,
+            num_workers=workers,  # persistent worker processes when > 0
+        )
         data.set_epoch(2)
         return data.train_dataloader()
 
-    torch.manual_seed(0)
     reference = list(loader())
-    torch.manual_seed(0)
     interrupted = loader()
     batches = iter(interrupted)
     head = [next(batches) for _ in range(2)]
-    state, rng = interrupted.state_dict(), torch.get_rng_state()  # what a checkpoint keeps
-    torch.manual_seed(99)  # the process that resumes starts elsewhere
+    state = interrupted.state_dict()  # what a checkpoint keeps
+    rng = torch.get_rng_state()
     resumed = loader()
     resumed.load_state_dict(state)
-    torch.set_rng_state(rng)
     for got, expected in zip(head + list(resumed), reference, strict=True):
         assert all(torch.equal(x, y) for x, y in zip(got, expected, strict=True))
-    torch.manual_seed(1)  # another seed: other crops, flips or partners
-    assert any(not torch.equal(x[0], y[0]) for x, y in zip(loader(), reference, strict=True))
+    assert torch.equal(torch.get_rng_state(), rng)  # the model's random stream is untouched
+    # another data seed: other crops, flips or partners
+    assert any(not torch.equal(x[0], y[0]) for x, y in zip(loader(1), reference, strict=True))
 
 
 def test_every_bad_folder_is_one_error_naming_the_fix(root: Path, tmp_path: Path) -> None:
@@ -133,8 +139,10 @@ def test_every_bad_folder_is_one_error_naming_the_fix(root: Path, tmp_path: Path
         UnpairedFolder(root=str(half)).prepare_data()
     (root / "trainB" / "sub" / "1.png").write_bytes(b"not a png")
     data = UnpairedFolder(root=str(root), shape=[3, 8, 8], batch_size=1, direction="BtoA")
+    files = data.dataset()
+    bad = files.files[1].index(root / "trainB" / "sub" / "1.png")
     with pytest.raises(DataError, match=r"trainB/sub/1.png cannot be read as an image"):
-        data.dataset()[1]
+        files.image(1, bad)
     with pytest.raises(DataError, match=r"same height and width"):
         UnpairedFolder(root=str(root), source_shape=[3, 128, 128])
     with pytest.raises(DataError, match=r"data.load_size=\[200, 200\] must be \[H, W\] at least"):
