@@ -175,6 +175,21 @@ class TranslationFolder(GANDataModule, Generic[FilesT]):
             self._splits[split] = self._build(split)
         return self._splits[split]
 
+    def _reading(self, split: str) -> dict[str, Any]:
+        """How ``split``'s files are read: each domain's channels (A's first), the sizes, and
+        whether training images are cropped and flipped at random."""
+        swap = self.direction == "BtoA"  # B is the source domain
+        a, b = self.source_shape[0], self.shape[0]
+        return {
+            "a_channels": b if swap else a,
+            "b_channels": a if swap else b,
+            "size": self.size,
+            "load_size": self.load_size if split == "train" else self.size,
+            "augment": split == "train",
+            "flip": self.flip,
+            "swap": swap,
+        }
+
     def _build(self, split: str) -> FilesT:
         raise NotImplementedError
 

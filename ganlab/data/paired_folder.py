@@ -141,18 +141,7 @@ class PairedFolder(TranslationFolder[PairedFiles], PairedData):
                 f"(data.name=<name> downloads one: {', '.join(PAIRED_DATASETS)})"
                 f"{self._other_layout()}"
             )
-        swap = self.direction == "BtoA"
-        a, b = self.source_shape[0], self.shape[0]
-        return PairedFiles(
-            pairs,
-            b if swap else a,
-            a if swap else b,
-            self.size,
-            self.load_size if split == "train" else self.size,
-            augment=split == "train",
-            flip=self.flip,
-            swap=swap,
-        )
+        return PairedFiles(pairs, **self._reading(split))
 
     def held_out(self) -> PairedTensors:
         """The pairs of the test split (or of val where there is no test split), loaded once."""

@@ -115,19 +115,7 @@ class UnpairedFolder(TranslationFolder[UnpairedFiles], UnpairedData):
                     f"{', '.join(UNPAIRED_DATASETS)}){self._other_layout()}"
                 )
             domains.append(files)
-        swap = self.direction == "BtoA"
-        a, b = self.source_shape[0], self.shape[0]
-        return UnpairedFiles(
-            domains[0],
-            domains[1],
-            b if swap else a,
-            a if swap else b,
-            self.size,
-            self.load_size if split == "train" else self.size,
-            augment=split == "train",
-            flip=self.flip,
-            swap=swap,
-        )
+        return UnpairedFiles(domains[0], domains[1], **self._reading(split))
 
     def held_out(self) -> tuple[Domain, Domain]:
         """The test split's images of the source and of the target domain (``testA/``,

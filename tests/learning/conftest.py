@@ -21,34 +21,32 @@ from ganlab.io import append_jsonl
 from ganlab.metrics.classifier import load_or_train_digit_classifier
 
 
-@pytest.fixture(scope="session")
-def digit_classifier(tmp_path_factory: pytest.TempPathFactory) -> torch.nn.Module:
-    """A small CNN trained once per session on mnist5k at 28 px (cached in the pytest cache)."""
-    datamodule = MNIST5k(shape=(1, 28, 28), batch_size=64)
-    datamodule.setup("fit")
-    x, y = datamodule.tensors
-    cache = Path(__file__).parents[2] / ".cache" / "digit_classifier_mnist5k_28px.pt"
+def cached_classifier(name: str, x: torch.Tensor, y: torch.Tensor) -> torch.nn.Module:
+    """The small digit CNN trained once (one thread, seed 0) on ``(x, y)``, cached in the
+    repository's ``.cache/<name>.pt``."""
+    cache = Path(__file__).parents[2] / ".cache" / f"{name}.pt"
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         return load_or_train_digit_classifier(cache, x, y, epochs=8, seed=0)
     finally:
         torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def digit_classifier() -> torch.nn.Module:
+    """Trained on mnist5k at 28 px."""
+    datamodule = MNIST5k(shape=(1, 28, 28), batch_size=64)
+    datamodule.setup("fit")
+    return cached_classifier("digit_classifier_mnist5k_28px", *datamodule.tensors)
 
 
 @pytest.fixture(scope="session")
 def framed_digits_classifier() -> torch.nn.Module:
-    """The same CNN trained once on the training images of mnist2digits' domain B:
-    scikit-learn's 8x8 digits framed as MNIST (``data.digit_box=20``), at 28 px (cached)."""
-    datamodule = MNIST2Digits(shape=(1, 28, 28))
-    x, y = datamodule.domain("B", "train")
-    cache = Path(__file__).parents[2] / ".cache" / "digit_classifier_digits_box20_28px.pt"
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return load_or_train_digit_classifier(cache, x, y, epochs=8, seed=0)
-    finally:
-        torch.set_num_threads(threads)
+    """Trained on the training images of mnist2digits' domain B, scikit-learn's 8x8 digits
+    framed as MNIST (``data.digit_box=20``), at 28 px."""
+    images, labels = MNIST2Digits(shape=(1, 28, 28)).domain("B", "train")
+    return cached_classifier("digit_classifier_digits_box20_28px", images, labels)
 
 
 @pytest.fixture
