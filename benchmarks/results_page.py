@@ -340,6 +340,58 @@ def translation_tables(records: list[Record]) -> list[str]:
         *rows,
         "",
         *details("Every run and its command line", every),
+        *cyclegan_tables(groups),
+    ]
+
+
+def cyclegan_tables(groups: Mapping[str, list[Record]]) -> list[str]:
+    """The CycleGAN variants of the translation benchmark, where it has run them."""
+    order = [v for v in translation.CYCLEGAN_VARIANTS if v in groups]
+    if not order:
+        return []
+    header = translation.cyclegan_table_header(TRANSLATION_KIMG)
+    every = table(
+        [
+            "variant",
+            "seed",
+            "A -> B kept",
+            "B -> A kept",
+            "FID B / A",
+            "cycle L1 A / B",
+            "CPU min",
+            "commit",
+            "command",
+        ],
+        (
+            [
+                f"`{variant}`",
+                record["stem"].rsplit("-", 1)[1],
+                f"{100 * record['a2b']:.1f}%",
+                f"{100 * record['b2a']:.1f}%",
+                f"{record['fid_b']:.2f} / {record['fid_a']:.2f}",
+                f"{record['cycle_l1_a']:.3f} / {record['cycle_l1_b']:.3f}",
+                f"{record['cpu_minutes']:.1f}",
+                commit_of(record),
+                shell(record["argv"][0]),
+            ]
+            for variant in order
+            for record in groups[variant]
+        ),
+    )
+    extra = {v: translation.CYCLEGAN_VARIANTS[v][len(translation.CYCLEGAN) :] for v in order}
+    return [
+        "",
+        "CycleGAN on mnist2digits (label kept: the target domain's classifier reads the "
+        "translation as the source image's digit; in brackets, the same classifier on the "
+        "untranslated images). Options beyond the shared ones: "
+        + "; ".join(f"`{v}` {options(o)}" for v, o in extra.items())
+        + ".",
+        "",
+        header,
+        "|" + "---|" * (header.count(" | ") + 1),
+        *[translation.cyclegan_table_row(v, groups[v]) for v in order],
+        "",
+        *details("Every CycleGAN run and its command line", every),
     ]
 
 

@@ -223,11 +223,13 @@ def classifier_options(parser: argparse.ArgumentParser, cache: str) -> None:
     parser.add_argument("--classifiers", type=Path, default=cache_dir / "classifiers")
 
 
-def ensure_classifier(directory: Path, data: str) -> Path:
-    """The in-domain classifier of ``data`` in ``directory``, trained now if missing."""
-    path = directory / f"{data}.pt"
+def ensure_classifier(directory: Path, data: str, *overrides: str, name: str | None = None) -> Path:
+    """The in-domain classifier of ``data`` (with ``overrides``) in ``directory``, as
+    ``<name or data>.pt``, trained now if missing."""
+    path = directory / f"{name or data}.pt"
     if not path.is_file():
-        fit = ["ganlab.fit_classifier", f"data={data}", f"directory={directory}"]
+        fit = ["ganlab.fit_classifier", f"data={data}", *overrides, f"directory={directory}"]
+        fit += [f"out={path}"] if name else []
         subprocess.run([sys.executable, "-m", *fit], check=True)
     return path
 
