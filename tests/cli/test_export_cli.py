@@ -312,3 +312,24 @@ def test_a_translator_exports_in_eval_mode(fmt: str, tmp_path: Path) -> None:
     assert metadata["generator"] == "UNetGenerator" and metadata["ema"] is False
     torch.testing.assert_close(outputs, expected, rtol=0, atol=atol)
     torch.testing.assert_close(single, expected[:1], rtol=0, atol=atol)
+
+
+def test_a_cyclegan_exports_either_generator(tmp_path: Path) -> None:
+    """direction picks G (the way the data went) or F; the metadata says which."""
+    fit(
+        tmp_path / "run",
+        "model=cyclegan",
+        "data=mnist2digits",
+        *SMALL_CONV,
+        "model.generator.n_blocks=1",
+        "max_kimg=0.1",
+    )
+    ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    source = torch.rand(BATCH, 1, 32, 32, generator=torch.Generator().manual_seed(3)) * 2 - 1
+    for direction in ("AtoB", "BtoA"):
+        out = export(export_cfg(ckpt, f"direction={direction}", f"out={tmp_path}/{direction}.pt"))
+        exported = torch.jit.load(str(out))
+        assert json.loads(exported.metadata)["direction"] == direction
+        with torch.no_grad():
+            expected = load_translator(ckpt, direction=direction).network.eval()(source)
+            torch.testing.assert_close(exported(source), expected, rtol=0, atol=TS_ATOL)
