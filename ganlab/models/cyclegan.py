@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganlab.models.base import Batch, _build
+from ganlab.models.base import Batch, _add_terms, _build
 from ganlab.models.image_pool import ImagePool
 from ganlab.models.players import Player
 from ganlab.models.translation import Translation
@@ -121,7 +121,7 @@ class CycleGAN(Translation):
         a, b = batch.source, batch.real
         fake_b, fake_a = g(a), f(b)
         outputs = {"fake_b": fake_b, "fake_a": fake_a, "rec_a": f(fake_b), "rec_b": g(fake_a)}
-        if self.identity_weight > 0:
+        if self.identity_weight * self.cycle_weight > 0:
             outputs |= {"idt_b": g(b), "idt_a": f(a)}
         return outputs
 
@@ -167,9 +167,7 @@ class CycleGAN(Translation):
             loss = loss + self.loss.discriminator(real_logits, fake_logits)
             logs[f"train/d_real_{domain}"] = real_logits.detach().mean()
             logs[f"train/d_fake_{domain}"] = fake_logits.detach().mean()
-            for name, penalty in self.penalties(net, real_in, fake_in, f"_{domain}").items():
-                loss = loss + penalty
-                logs[f"train/{name}"] = penalty.detach()
+            loss = _add_terms(loss, self.penalties(net, real_in, fake_in, f"_{domain}"), logs)
             if domain == "b":  # the target domain's D is the one the doctor and histograms read
                 self.step_stats["d_real_logits"] = real_logits.detach()
                 self.step_stats["d_fake_logits"] = fake_logits.detach()
@@ -194,7 +192,7 @@ class CycleGAN(Translation):
             "cycle_a": self.cycle_weight * F.l1_loss(fake["rec_a"], a),
             "cycle_b": self.cycle_weight * F.l1_loss(fake["rec_b"], b),
         }
-        if self.identity_weight > 0:
+        if "idt_b" in fake:
             weight = self.identity_weight * self.cycle_weight
             terms["identity_b"] = weight * F.l1_loss(fake["idt_b"], b)
             terms["identity_a"] = weight * F.l1_loss(fake["idt_a"], a)
