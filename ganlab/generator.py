@@ -23,7 +23,14 @@ import torch
 from torch import Tensor, nn
 
 from ganlab.checkpoints import CheckpointError, read_checkpoint
-from ganlab.sampling import INFERENCE_MODES, Seed, draw_batches, draw_inputs, generate, translating
+from ganlab.sampling import (
+    INFERENCE_MODES,
+    Seed,
+    draw_batches,
+    draw_inputs,
+    generate,
+    translate_batches,
+)
 from ganlab.stored import build_stored
 
 
@@ -150,10 +157,7 @@ class Translator:
             f"the translator reads images of shape {list(self.source_shape)}, got "
             f"{list(images.shape[1:])}"
         )
-        with translating(self.network, self.inference, seed) as network:
-            return torch.cat(
-                [network(chunk.to(self.device)).cpu() for chunk in images.split(batch_size)]
-            )
+        return translate_batches(self.network, images, self.inference, seed, batch_size)
 
 
 def load_translator(

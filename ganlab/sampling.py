@@ -59,6 +59,7 @@ __all__ = [
     "generate",
     "noise_width",
     "tracks_average",
+    "translate_batches",
     "translating",
 ]
 
@@ -222,3 +223,14 @@ def translating(generator: nn.Module, mode: str, seed: int | None = None) -> Ite
         for name, value in stats.items():
             buffers[name].copy_(value)
         generator.train(was_training)
+
+
+def translate_batches(
+    generator: nn.Module, images: Tensor, mode: str, seed: int | None, batch_size: int
+) -> Tensor:
+    """``generator``'s outputs for ``images``, ``batch_size`` at a time on its device, in the
+    test-time ``mode`` (:func:`translating`; in ``"train"`` mode BatchNorm uses each batch's
+    statistics), dropout drawn from ``seed``; on the CPU."""
+    device = next(generator.parameters()).device
+    with translating(generator, mode, seed) as network:
+        return torch.cat([network(chunk.to(device)).cpu() for chunk in images.split(batch_size)])

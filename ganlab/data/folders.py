@@ -20,9 +20,13 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence, Sized
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
+import torch
+from PIL import Image
+from torch import Tensor
 from torch.utils.data import Dataset
 from typing_extensions import Unpack
 
@@ -34,6 +38,7 @@ from ganlab.data.base import (
     print_rank_zero,
 )
 from ganlab.data.downloads import download_file, extract_checked, missing_message, try_download
+from ganlab.data.imaging import resize_crop_flip
 from ganlab.data.paired import check_split_and_direction
 
 __all__ = [
@@ -85,6 +90,31 @@ OFFICIAL_DATASETS: dict[str, dict[str, str]] = {
 }
 
 FilesT = TypeVar("FilesT", bound=Dataset[Any])  # what a folder serves of one split
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How a translation folder's files become tensors, shared by its paired and unpaired
+    datasets."""
+
+    channels: tuple[int, int]  # of A's images and of B's
+    size: tuple[int, int]  # (H, W) of the images served
+    load_size: tuple[int, int]  # (H, W) every image is resized to first
+    augment: bool  # crop (where load_size is larger) and flip at random
+    flip: bool
+    swap: bool  # BtoA: B is the source
+
+    def tensors(
+        self, images: Sequence[Image.Image], generator: torch.Generator | None
+    ) -> list[Tensor]:
+        """``images`` resized, and (``augment``, with a ``generator``) cropped and flipped
+        together on draws from ``generator``."""
+        draws = generator if self.augment else None
+        return resize_crop_flip(images, self.size, self.load_size, draws, self.flip)
+
+    def oriented(self, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+        """``(source, target)`` of an A and a B image."""
+        return (b, a) if self.swap else (a, b)
 
 
 class TranslationFolder(GANDataModule, Generic[FilesT]):
@@ -175,20 +205,18 @@ class TranslationFolder(GANDataModule, Generic[FilesT]):
             self._splits[split] = self._build(split)
         return self._splits[split]
 
-    def _reading(self, split: str) -> dict[str, Any]:
-        """How ``split``'s files are read: each domain's channels (A's first), the sizes, and
-        whether training images are cropped and flipped at random."""
+    def _reading(self, split: str) -> Reading:
+        """How ``split``'s files are read (training images cropped and flipped at random)."""
         swap = self.direction == "BtoA"  # B is the source domain
         a, b = self.source_shape[0], self.shape[0]
-        return {
-            "a_channels": b if swap else a,
-            "b_channels": a if swap else b,
-            "size": self.size,
-            "load_size": self.load_size if split == "train" else self.size,
-            "augment": split == "train",
-            "flip": self.flip,
-            "swap": swap,
-        }
+        return Reading(
+            channels=(b, a) if swap else (a, b),
+            size=self.size,
+            load_size=self.load_size if split == "train" else self.size,
+            augment=split == "train",
+            flip=self.flip,
+            swap=swap,
+        )
 
     def _build(self, split: str) -> FilesT:
         raise NotImplementedError

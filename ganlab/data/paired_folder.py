@@ -29,9 +29,9 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from ganlab.data.base import DataError
-from ganlab.data.folders import PAIRED_DATASETS, PIX2PIX_URL, TranslationFolder
+from ganlab.data.folders import PAIRED_DATASETS, PIX2PIX_URL, Reading, TranslationFolder
 from ganlab.data.image_folder import find_images
-from ganlab.data.imaging import pil_to_mode, read_image, resize_crop_flip
+from ganlab.data.imaging import pil_to_mode, read_image
 from ganlab.data.paired import PairedData, PairedTensors
 
 __all__ = ["PAIRED_SPLITS", "PairedFiles", "PairedFolder", "find_pairs"]
@@ -68,21 +68,9 @@ class PairedFiles(Dataset[tuple[Tensor, Tensor, Tensor]]):
     it is given (training loaders seed one per item and epoch: ganlab.data.resumable);
     ``dataset[i]`` from one seeded with ``i``."""
 
-    def __init__(
-        self,
-        pairs: Sequence[tuple[Path, Path | None]],
-        a_channels: int,
-        b_channels: int,
-        size: tuple[int, int],  # (H, W) of the images served
-        load_size: tuple[int, int],  # (H, W) both images are resized to first
-        augment: bool,  # random crop (where load_size is larger) and flip
-        flip: bool,
-        swap: bool,  # BtoA: B is the source
-    ) -> None:
+    def __init__(self, pairs: Sequence[tuple[Path, Path | None]], reading: Reading) -> None:
         self.pairs = list(pairs)
-        self.channels = (a_channels, b_channels)
-        self.size, self.load_size = size, load_size
-        self.augment, self.flip, self.swap = augment, flip, swap
+        self.reading = reading
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -92,7 +80,8 @@ class PairedFiles(Dataset[tuple[Tensor, Tensor, Tensor]]):
         a_path, b_path = self.pairs[index]
         if b_path is not None:
             a, b = read_image(a_path), read_image(b_path)
-            return pil_to_mode(a, self.channels[0]), pil_to_mode(b, self.channels[1])
+            channels = self.reading.channels
+            return pil_to_mode(a, channels[0]), pil_to_mode(b, channels[1])
         ab = read_image(a_path)
         width, height = ab.size
         if width % 2:
@@ -102,15 +91,14 @@ class PairedFiles(Dataset[tuple[Tensor, Tensor, Tensor]]):
             )
         half = width // 2
         return (
-            pil_to_mode(ab.crop((0, 0, half, height)), self.channels[0]),
-            pil_to_mode(ab.crop((half, 0, width, height)), self.channels[1]),
+            pil_to_mode(ab.crop((0, 0, half, height)), self.reading.channels[0]),
+            pil_to_mode(ab.crop((half, 0, width, height)), self.reading.channels[1]),
         )
 
     def item(self, index: int, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
         """Pair ``index``, its crop and flip drawn from ``generator``."""
-        draws = generator if self.augment else None
-        a, b = resize_crop_flip(self.images(index), self.size, self.load_size, draws, self.flip)
-        source, target = (b, a) if self.swap else (a, b)
+        a, b = self.reading.tensors(self.images(index), generator)
+        source, target = self.reading.oriented(a, b)
         return target, torch.tensor(0), source
 
     def __getitem__(self, index: int) -> tuple[Tensor, Tensor, Tensor]:
@@ -141,7 +129,7 @@ class PairedFolder(TranslationFolder[PairedFiles], PairedData):
                 f"(data.name=<name> downloads one: {', '.join(PAIRED_DATASETS)})"
                 f"{self._other_layout()}"
             )
-        return PairedFiles(pairs, **self._reading(split))
+        return PairedFiles(pairs, self._reading(split))
 
     def held_out(self) -> PairedTensors:
         """The pairs of the test split (or of val where there is no test split), loaded once."""

@@ -29,9 +29,9 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from ganlab.data.base import DataError
-from ganlab.data.folders import CYCLEGAN_URL, UNPAIRED_DATASETS, TranslationFolder
+from ganlab.data.folders import CYCLEGAN_URL, UNPAIRED_DATASETS, Reading, TranslationFolder
 from ganlab.data.image_folder import find_images
-from ganlab.data.imaging import pil_to_mode, read_image, resize_crop_flip
+from ganlab.data.imaging import pil_to_mode, read_image
 from ganlab.data.unpaired import Domain, UnpairedData
 
 __all__ = ["UNPAIRED_SPLITS", "UnpairedFiles", "UnpairedFolder"]
@@ -45,22 +45,9 @@ class UnpairedFiles(Dataset[tuple[Tensor, Tensor, Tensor, Tensor]]):
     the generator :meth:`item` is given (``dataset[i]``: one seeded with ``i``);
     ``max(len(a), len(b))`` items."""
 
-    def __init__(
-        self,
-        a: Sequence[Path],  # the files of domain A
-        b: Sequence[Path],
-        a_channels: int,
-        b_channels: int,
-        size: tuple[int, int],  # (H, W) of the images served
-        load_size: tuple[int, int],  # (H, W) each image is resized to first
-        augment: bool,  # random crop (where load_size is larger) and flip
-        flip: bool,
-        swap: bool,  # BtoA: B is the source domain
-    ) -> None:
-        self.files = (list(a), list(b))
-        self.channels = (a_channels, b_channels)
-        self.size, self.load_size = size, load_size
-        self.augment, self.flip, self.swap = augment, flip, swap
+    def __init__(self, a: Sequence[Path], b: Sequence[Path], reading: Reading) -> None:
+        self.files = (list(a), list(b))  # of domain A, of domain B
+        self.reading = reading
 
     def __len__(self) -> int:
         return max(len(self.files[0]), len(self.files[1]))
@@ -68,16 +55,15 @@ class UnpairedFiles(Dataset[tuple[Tensor, Tensor, Tensor, Tensor]]):
     def image(self, domain: int, index: int, generator: torch.Generator | None = None) -> Tensor:
         """Image ``index`` of ``domain`` (0: A, 1: B), read, resized, and (``augment``, with a
         ``generator``) cropped and flipped."""
-        image = pil_to_mode(read_image(self.files[domain][index]), self.channels[domain])
-        draws = generator if self.augment else None
-        return resize_crop_flip([image], self.size, self.load_size, draws, self.flip)[0]
+        image = pil_to_mode(read_image(self.files[domain][index]), self.reading.channels[domain])
+        return self.reading.tensors([image], generator)[0]
 
     def item(self, index: int, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """Item ``index``: its B partner, crops and flips drawn from ``generator``."""
         partner = int(torch.randint(len(self.files[1]), (), generator=generator))
         a = self.image(0, index % len(self.files[0]), generator)
         b = self.image(1, partner, generator)
-        source, target = (b, a) if self.swap else (a, b)
+        source, target = self.reading.oriented(a, b)
         return source, torch.tensor(0), target, torch.tensor(0)
 
     def __getitem__(self, index: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -115,7 +101,7 @@ class UnpairedFolder(TranslationFolder[UnpairedFiles], UnpairedData):
                     f"{', '.join(UNPAIRED_DATASETS)}){self._other_layout()}"
                 )
             domains.append(files)
-        return UnpairedFiles(domains[0], domains[1], **self._reading(split))
+        return UnpairedFiles(domains[0], domains[1], self._reading(split))
 
     def held_out(self) -> tuple[Domain, Domain]:
         """The test split's images of the source and of the target domain (``testA/``,
@@ -126,7 +112,7 @@ class UnpairedFolder(TranslationFolder[UnpairedFiles], UnpairedData):
                 torch.stack([files.image(domain, i) for i in range(len(files.files[domain]))])
                 for domain in (0, 1)
             )
-            source, target = (b, a) if files.swap else (a, b)
+            source, target = files.reading.oriented(a, b)
             self._held_out = (
                 Domain(source, torch.zeros(len(source), dtype=torch.long)),
                 Domain(target, torch.zeros(len(target), dtype=torch.long)),

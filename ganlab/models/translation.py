@@ -25,7 +25,7 @@ from torch import Tensor, nn
 from ganlab import rng
 from ganlab.data.paired import DIRECTIONS
 from ganlab.models.base import GAN, Batch
-from ganlab.sampling import INFERENCE_MODES, translating
+from ganlab.sampling import INFERENCE_MODES, translate_batches
 
 __all__ = ["GRID_COLUMNS", "Translation", "as_channels"]
 
@@ -95,10 +95,7 @@ class Translation(GAN):
     ) -> Tensor:
         """Outputs for ``source`` images, in batches of ``batch_size`` (in ``inference="train"``
         mode BatchNorm uses each batch's statistics), dropout drawn from ``seed``; on the CPU."""
-        with translating(self.translator(reverse), self.inference, seed) as generator:
-            return torch.cat(
-                [generator(chunk.to(self.device)).cpu() for chunk in source.split(batch_size)]
-            )
+        return translate_batches(self.translator(reverse), source, self.inference, seed, batch_size)
 
     # ----------------------------------------------------------------------- sample grids
     def grid_rows(self, source: Tensor, target: Tensor, seed: int) -> list[Tensor]:
