@@ -87,6 +87,7 @@ CYCLEGAN_SCORES = (
     "a2b_untranslated",
     "b2a",
     "b2a_untranslated",
+    "a2b_rendered",
     "fid_b",
     "fid_a",
     "cycle_l1_a",
@@ -145,7 +146,8 @@ def cyclegan_scores(classifiers: tuple[Path, Path]) -> Callable[[Path], dict[str
         torch.set_num_threads(1)
         ckpt = root / "run" / "checkpoints" / "last.ckpt"
         g, f = load_translator(ckpt, direction="AtoB"), load_translator(ckpt, direction="BtoA")
-        a, b = MNIST2Digits().held_out()  # 1,000 MNIST digits, 359 framed 8x8 digits
+        data = MNIST2Digits()
+        a, b = data.held_out()  # 1,000 MNIST digits, 359 framed 8x8 digits
         to_b, to_a = g(a.images), f(b.images)
         scores = cycle_scores(lambda x, reverse=False: (f if reverse else g)(x), a.images, b.images)
         for name, path, source, output, target in (
@@ -163,6 +165,10 @@ def cyclegan_scores(classifiers: tuple[Path, Path]) -> Callable[[Path], dict[str
                 fid.update(extractor(target.images)["features"].double(), real=True)
                 fid.update(extractor(output)["features"].double(), real=False)
             scores[f"fid_{name[-1]}"] = float(fid.compute())
+        # read as a translator that learned only the 8x8 set's rendering would be
+        rendered = data.domains["B"].render(a.images)
+        read_b = ClassifierFeatures(path=str(classifiers[1])).predict
+        scores["a2b_rendered"] = float((read_b(rendered) == a.labels).float().mean())
         return scores
 
     return inspect
@@ -249,7 +255,8 @@ def table_row(variant: str, group: list[dict]) -> str:
 
 def cyclegan_table_header(kimg: float) -> str:
     return (
-        f"| Variant (mnist2digits, {kimg:g} kimg) | label kept A -> B (untranslated) "
+        f"| Variant (mnist2digits, {kimg:g} kimg) "
+        "| label kept A -> B (untranslated; rendered as the 8x8 set) "
         "| label kept B -> A (untranslated) | classifier FID B / A | cycle L1 A / B "
         "| CPU min/run |"
     )
@@ -258,9 +265,10 @@ def cyclegan_table_header(kimg: float) -> str:
 def cyclegan_table_row(variant: str, group: list[dict]) -> str:
     """One CycleGAN variant's runs: mean ± standard error of each score over seeds."""
 
-    def kept(way: str) -> str:
-        untranslated = statistics.fmean(r[f"{way}_untranslated"] for r in group)
-        return f"{mean_se([r[way] for r in group], scale=100)}% ({100 * untranslated:.1f}%)"
+    def kept(way: str, *references: str) -> str:
+        shown = [f"{way}_{reference}" for reference in ("untranslated", *references)]
+        means = "; ".join(f"{100 * statistics.fmean(r[key] for r in group):.1f}%" for key in shown)
+        return f"{mean_se([r[way] for r in group], scale=100)}% ({means})"
 
     def pair(first: str, second: str, digits: int) -> str:
         values = ([r[first] for r in group], [r[second] for r in group])
@@ -268,7 +276,7 @@ def cyclegan_table_row(variant: str, group: list[dict]) -> str:
 
     cpu = statistics.fmean(r["cpu_minutes"] for r in group)
     return (
-        f"| `{variant}` ({len(group)} seeds) | {kept('a2b')} | {kept('b2a')} "
+        f"| `{variant}` ({len(group)} seeds) | {kept('a2b', 'rendered')} | {kept('b2a')} "
         f"| {pair('fid_b', 'fid_a', 2)} | {pair('cycle_l1_a', 'cycle_l1_b', 3)} | {cpu:.1f} |"
     )
 

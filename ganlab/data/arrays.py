@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 import torch.nn.functional as F
+from einops import reduce
 from torch import Tensor
 from torch.utils.data import TensorDataset
 from typing_extensions import Unpack
@@ -23,7 +24,7 @@ from typing_extensions import Unpack
 from ganlab.data.base import DataError, DataOptions, GANDataModule, as_image_shape
 from ganlab.data.imaging import convert_channels, resize_center_crop
 
-__all__ = ["Digits", "InMemoryImages", "MNIST5k", "mnist_framed"]
+__all__ = ["Digits", "InMemoryImages", "MNIST5k", "mnist_framed", "uci_counts"]
 
 MNIST_SIDE, MNIST_BOX = 28, 20  # MNIST centres each digit, size-normalized to 20x20, in 28x28
 
@@ -44,6 +45,43 @@ def mnist_framed(images: Tensor, box: int, shape: Sequence[int]) -> Tensor:
     size = (int(shape[-2]), int(shape[-1]))
     shrink = size[0] < images.shape[-2]
     return F.interpolate(images, size=size, mode="bilinear", antialias=shrink).clamp(-1, 1)
+
+
+def uci_counts(images: Tensor, threshold: float = 0.0) -> Tensor:
+    """Digit ``images`` (N, 1, h, w) in [-1, 1] reduced as the UCI set behind scikit-learn's
+    8x8 digits was made (Alpaydin & Kaynak 1998): a normalized 32x32 bitmap of each digit,
+    whose 4x4 blocks' set pixels are counted: (N, 1, 8, 8) in 0..16. NIST's normalization
+    is approximated by the digit's bounding box (pixels above ``threshold``), squared about
+    its centre so the aspect is kept, scaled to 32x32 and binarized.
+
+    >>> x = -torch.ones(1, 1, 28, 28)
+    >>> x[..., 4:24, 12:16] = 1.0  # a "1": a bar 20 px high and 4 wide
+    >>> uci_counts(x)[0, 0, 0].tolist()  # squared to 20x20, the bar spans columns 3-4
+    [0.0, 0.0, 0.0, 12.0, 12.0, 0.0, 0.0, 0.0]
+    """
+    assert images.ndim == 4 and images.shape[1] == 1, (
+        f"uci_counts takes grayscale digits (N, 1, h, w), got {tuple(images.shape)}"
+    )
+    bitmaps = []
+    for image in images:
+        rows, cols = (image[0] > threshold).nonzero(as_tuple=True)
+        if rows.numel() == 0:  # nothing drawn: the whole frame
+            top, left, side = 0, 0, max(image.shape[-2:])
+        else:
+            height, width = int(rows.max() - rows.min()) + 1, int(cols.max() - cols.min()) + 1
+            side = max(height, width)
+            top = int(rows.min()) - (side - height) // 2
+            left = int(cols.min()) - (side - width) // 2
+        square = F.pad(
+            image,
+            (-left, left + side - image.shape[-1], -top, top + side - image.shape[-2]),
+            value=-1.0,
+        )
+        bitmaps.append(
+            F.interpolate(square[None], size=(32, 32), mode="bilinear", antialias=True)[0]
+        )
+    on = (torch.stack(bitmaps) > threshold).float()
+    return reduce(on, "n c (h 4) (w 4) -> n c h w", "sum")
 
 
 class InMemoryImages(GANDataModule):
@@ -134,6 +172,13 @@ class Digits(InMemoryImages):
         x = torch.as_tensor(images, dtype=torch.float32) / float(max_value)  # [0, 1]
         x = convert_channels(x, self._image_shape[0]) * 2.0 - 1.0
         return mnist_framed(x, self.digit_box, self._image_shape).contiguous()
+
+    def render(self, digits: Tensor) -> Tensor:
+        """Other digit images (N, 1, h, w) in [-1, 1], e.g. MNIST's, drawn as this set's: the
+        UCI reduction to 8x8 counts (:func:`uci_counts`), then this data module's framing
+        and ``shape``. What a translator into this domain that learned only the rendering
+        would draw, and no more: a reference for label preservation."""
+        return self._convert(uci_counts(digits).numpy(), 16.0)
 
     def _load(self) -> tuple[np.ndarray, np.ndarray, float]:
         try:

@@ -99,14 +99,22 @@ def test_cyclegan_translates_digits_both_ways_and_back(
         # ... and on the source images as they are
         "a2b_untranslated": agreement(read_digits, mnist.images, mnist.labels),
         "b2a_untranslated": agreement(read_mnist, digits.images, digits.labels),
+        # the reference of a translator that learned only the 8x8 set's rendering (UCI's
+        # reduction of each digit to 8x8 counts): what the judge's errors on MNIST writers'
+        # digits leave reachable A -> B
+        "a2b_rendered": agreement(
+            read_digits, datamodule.domains["B"].render(mnist.images), mnist.labels
+        ),
         **cycle_scores(model.translate, mnist.images, digits.images),
     }
     record_learning(**figures)
     # calibrated (CALIBRATION.md: 9 runs, seeds 0-1 x default/avx2/unset x 1-2 threads):
     # 8x8 digits -> MNIST read as their digit 74.4-78.6% (untranslated 63.0%: +11.4 to +15.6
-    # points), MNIST -> 8x8 digits 43.7-48.0% (untranslated 57.1%: the issue's +15 points is
-    # not reached in this direction, see docs/translation.md), cycle L1 0.110-0.116 (MNIST
-    # round trip) and 0.066-0.079. Asserted with a margin: B -> A at least 5 points above the
+    # points), MNIST -> 8x8 digits 43.7-48.0% (untranslated 57.1%; the same digits rendered
+    # as the 8x8 set 56.9%: the judge, fitted on 13 writers (the UCI test set), reads MNIST's no
+    # better in the target's style, so the issue's +15 points is out of any translator's
+    # reach in this direction; docs/translation.md), cycle L1 0.110-0.116 (MNIST round trip)
+    # and 0.066-0.079. Asserted with a margin: B -> A at least 5 points above the
     # untranslated images (6.4 below the worst run), A -> B at least 30% (three times chance;
     # 13.7 below), both cycle L1 at most 0.15 (0.034 above)
     assert figures["b2a"] >= figures["b2a_untranslated"] + 0.05, figures
