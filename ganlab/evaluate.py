@@ -6,7 +6,17 @@
     python -m ganlab.evaluate fake=/path/to/generated data=cifar10       # images made elsewhere
 
 Without ``data=`` or ``real=`` the reference is the data the checkpoint was trained on (read
-from its run's ``.hydra/config.yaml``). What the checkpoint and that run config store is built
+from its run's ``.hydra/config.yaml``).
+
+A translator's checkpoint (Pix2Pix, CycleGAN) is scored on the held-out images of its data:
+its translations of the held-out source images against the held-out target images (FID and
+the other feature metrics), and, paired, ``l1``, ``psnr`` and ``ssim`` to each source's own
+target or, unpaired, the cycle-reconstruction L1 of both domains (``cycle_l1_a``,
+``cycle_l1_b``). ``direction=BtoA`` scores a CycleGAN's other translator:
+
+    python -m ganlab.evaluate ckpt=<run>/checkpoints/last.ckpt metrics/feature=classifier \
+        metrics.feature.path=<classifier of the target domain>.pt [direction=BtoA]
+ What the checkpoint and that run config store is built
 only where every ``_target_`` in it is on ganlab's allow-list (:mod:`ganlab.stored`; the
 stored data module still reads, or downloads into, the folder it names); ``trust=true`` builds
 it anyway. Real-image features are cached
@@ -22,7 +32,7 @@ import hashlib
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from hydra.utils import instantiate
@@ -31,7 +41,7 @@ from omegaconf import DictConfig, OmegaConf
 from ganlab.config import register_resolvers
 from ganlab.data.base import GANDataModule
 from ganlab.data.image_folder import ImageFolder, find_images
-from ganlab.generator import load_generator
+from ganlab.generator import TrainedGenerator, Translator, load_trained
 from ganlab.io import append_jsonl
 from ganlab.metrics.evaluation import (
     Evaluator,
@@ -41,6 +51,7 @@ from ganlab.metrics.evaluation import (
     build_extractor,
     take_images,
 )
+from ganlab.metrics.translation import cycle_scores, paired_scores
 from ganlab.stored import build_stored
 
 register_resolvers()
@@ -87,25 +98,38 @@ def _run_config_path(ckpt: str) -> Path:
     return Path(ckpt).resolve().parent.parent / ".hydra" / "config.yaml"
 
 
+def data_config(cfg: DictConfig) -> tuple[DictConfig, Path | None] | None:
+    """This command line's ``data=``, or the data the checkpoint's run was trained on with the
+    run config it was read from; None when there is neither."""
+    if cfg.get("data") is not None:
+        return cfg.data, None
+    if cfg.get("ckpt") and (path := _run_config_path(cfg.ckpt)).is_file():
+        run = OmegaConf.load(path)
+        if isinstance(run, DictConfig) and run.get("data") is not None:
+            return run.data, path
+    return None
+
+
+def build_data(node: DictConfig, stored_in: Path | None, trust: bool) -> GANDataModule:
+    """The data module of ``node``, set up for evaluation; through the allow-list when the
+    node was read from the file ``stored_in``."""
+    if stored_in is None:
+        datamodule: GANDataModule = instantiate(node)  # this command line's own
+    else:
+        datamodule = build_stored(node, stored_in, trust)
+        print(f"reference: the checkpoint's training data ({type(datamodule).__name__})")
+    datamodule.prepare_data()
+    datamodule.setup("validate")
+    return datamodule
+
+
 def real_source(cfg: DictConfig, shape: tuple[int, ...] | None) -> GANDataModule | None:
     """The reference images: ``real=<folder>``, ``data=<name>``, the checkpoint's data, or
     None when none is configured."""
     if cfg.get("real"):
         return _folder(cfg.real, shape or folder_shape(cfg.real), cfg)
-    datamodule: GANDataModule
-    if cfg.get("data") is not None:
-        datamodule = instantiate(cfg.data)  # this command line's own
-    elif cfg.get("ckpt") and (path := _run_config_path(cfg.ckpt)).is_file():
-        run = OmegaConf.load(path)
-        if not isinstance(run, DictConfig) or run.get("data") is None:
-            return None
-        datamodule = build_stored(run.data, path, cfg.trust)
-        print(f"reference: the checkpoint's training data ({type(datamodule).__name__})")
-    else:
-        return None
-    datamodule.prepare_data()
-    datamodule.setup("validate")
-    return datamodule
+    found = data_config(cfg)
+    return None if found is None else build_data(*found, cfg.trust)
 
 
 def evaluate(cfg: DictConfig) -> list[MetricRecord]:
@@ -118,16 +142,20 @@ def evaluate(cfg: DictConfig) -> list[MetricRecord]:
     device = (
         cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     )
-    generator = None
+    generator: TrainedGenerator | None = None
     if cfg.ckpt:
-        generator = load_generator(cfg.ckpt, ema=cfg.ema, device=device, trust=cfg.trust)
+        trained = load_trained(cfg.ckpt, cfg.ema, device, cfg.trust, cfg.get("direction"))
+        if isinstance(trained, Translator):
+            return evaluate_translator(cfg, trained, device)
+        generator = trained
+    elif cfg.get("direction"):
+        raise EvaluationError("direction= chooses a translator of ckpt=: drop it with fake=")
     provenance: dict[str, Any] = {"seed": cfg.seed, "time": datetime.now(timezone.utc).isoformat()}
     shape: tuple[int, ...] | None = generator.shape if generator is not None else None
     real = real_source(cfg, shape)
 
     extractor = build_extractor(cfg.metrics.feature, real.data_name if real else None).to(device)
-    factories = {name: instantiate(node) for name, node in cfg.metrics.compute.items()}
-    evaluator = Evaluator(extractor, factories)
+    evaluator = Evaluator(extractor, _factories(cfg))
 
     if evaluator.needs_real:
         if real is None:
@@ -164,6 +192,92 @@ def evaluate(cfg: DictConfig) -> list[MetricRecord]:
         provenance |= {"fake": str(Path(cfg.fake).resolve())}
 
     records = evaluator.score(fakes, provenance)
+    _report(records, cfg)
+    return records
+
+
+def _factories(cfg: DictConfig) -> dict[str, Any]:
+    return {name: instantiate(node) for name, node in cfg.metrics.compute.items()}
+
+
+def evaluate_translator(cfg: DictConfig, translator: Translator, device: str) -> list[MetricRecord]:
+    """Score ``translator`` on the held-out images of its data (see the module docstring): at
+    most ``num_fake`` translated sources, against at most ``num_real`` held-out targets."""
+    if cfg.get("real"):
+        raise EvaluationError(
+            "a translator is scored against the held-out targets of its data: drop real= "
+            "(data=<data> chooses other held-out images)"
+        )
+    found = data_config(cfg)
+    if found is None:
+        raise EvaluationError(
+            f"no images to translate: pass the data {cfg.ckpt} was trained on as data=<name> "
+            "(its run's .hydra/config.yaml is not next to the checkpoints folder)"
+        )
+    node, stored_in = found
+    if "direction" in node:  # the held-out (source, target) of the direction evaluated
+        node = cast(DictConfig, OmegaConf.merge(node, {"direction": translator.direction}))
+    datamodule = build_data(node, stored_in, cfg.trust)
+    held_out = datamodule.held_out()  # type: ignore[attr-defined]
+    paired = not isinstance(held_out, tuple)  # PairedTensors, or the two domains' images
+    source, target = (
+        (held_out.source, held_out.target) if paired else (held_out[0].images, held_out[1].images)
+    )
+    n_fake = min(int(cfg.num_fake), len(source))
+    n_real = len(target) if cfg.num_real is None else min(int(cfg.num_real), len(target))
+    output = translator(source[:n_fake], seed=cfg.seed, batch_size=cfg.batch_size)
+    to_domain = translator.direction[-1]
+    name = f"{datamodule.data_name}_{to_domain}"  # the target domain's held-out images
+
+    extractor = build_extractor(cfg.metrics.feature, datamodule.data_name).to(device)
+    evaluator = Evaluator(extractor, _factories(cfg))
+    provenance: dict[str, Any] = {
+        "seed": cfg.seed,
+        "time": datetime.now(timezone.utc).isoformat(),
+        "dataset": name,
+        "split": "held-out",
+        "resolution": list(target.shape[1:]),
+        "direction": translator.direction,
+        "checkpoint": str(Path(cfg.ckpt).resolve()),
+        "kimg": round(translator.kimg, 3),
+        "ema": translator.ema,
+    }
+    if evaluator.needs_real:
+        key = ReferenceKey(
+            name,
+            "held-out",
+            tuple(target.shape[1:]),
+            extractor.name,
+            extractor.weights_hash,
+            n_real,
+        )
+        cache = ReferenceCache(cfg.metrics.reference_cache) if cfg.metrics.reference_cache else None
+        features, hit = evaluator.real_features(target[:n_real].split(cfg.batch_size), key, cache)
+        evaluator.set_real(features)
+        print(f"reference: {n_real:,} held-out images of {name}" + (" [cached]" if hit else ""))
+    records = evaluator.score(output.split(cfg.batch_size), provenance)
+
+    if paired:  # each translation against its own source's target
+        scores = paired_scores(output, target[:n_fake])
+    else:  # there and back, both ways: the other translator of the same checkpoint
+        back = load_trained(
+            cfg.ckpt, cfg.ema, device, cfg.trust, "AtoB" if to_domain == "A" else "BtoA"
+        )
+        assert isinstance(back, Translator), f"{cfg.ckpt} holds no translator back"
+
+        def there_and_back(x: torch.Tensor, reverse: bool = False) -> torch.Tensor:
+            return (back if reverse else translator)(x, seed=cfg.seed, batch_size=cfg.batch_size)
+
+        from_domain = translator.direction[0]
+        cycles = cycle_scores(there_and_back, source[:n_fake], target[:n_real])
+        scores = {
+            f"cycle_l1_{from_domain.lower()}": cycles["cycle_l1_a"],
+            f"cycle_l1_{to_domain.lower()}": cycles["cycle_l1_b"],
+        }
+    records += [
+        MetricRecord(metric, value, n_fake if paired else n_real, n_fake, provenance=provenance)
+        for metric, value in scores.items()
+    ]
     _report(records, cfg)
     return records
 

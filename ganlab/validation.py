@@ -285,8 +285,9 @@ def check_combinations(cfg: DictConfig) -> None:
         raise ConfigError(
             f"callbacks.evaluation scores samples drawn from latents, and model "
             f"{model.get('_target_')} translates input images: set "
-            "callbacks.evaluation.every_kimg=0 (held-out scores of a translator: "
-            "callbacks.translation, benchmarks/translation.py, docs/translation.md)"
+            "callbacks.evaluation.every_kimg=0 (a translator's held-out scores: "
+            "callbacks.translation during training, python -m ganlab.evaluate "
+            "ckpt=<its checkpoint> after it; docs/translation.md)"
         )
 
 

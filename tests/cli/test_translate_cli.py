@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,12 +19,17 @@ from hydra import compose, initialize_config_dir
 from PIL import Image
 from torch import Tensor
 
+import ganlab.evaluate as evaluation
 import ganlab.translate as translation
 from ganlab import load_generator, load_translator
 from ganlab.checkpoints import CheckpointError
 from ganlab.config import config_dir
 from ganlab.data import Edges2Digits
+from ganlab.metrics import cycle_scores, paired_scores
+from ganlab.metrics.classifier import DigitClassifier, save_classifier
+from ganlab.metrics.evaluation import MetricRecord
 from ganlab.metrics.features import to_uint8
+from ganlab.models import CycleGAN
 
 LEGACY = Path(__file__).parents[1] / "models" / "checkpoints" / "ganlab-0.1-gan-ring8.ckpt"
 
@@ -125,9 +131,12 @@ def test_the_loaders_name_each_other(ckpt: Path) -> None:
         load_translator(LEGACY, direction="AtoB")
 
 
-def test_a_cyclegan_translates_both_ways(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def cyclegan(tmp_path_factory: pytest.TempPathFactory) -> tuple[CycleGAN, Any, Path]:
+    """A tiny CycleGAN trained in this process (so its run keeps no .hydra config)."""
+    root = tmp_path_factory.mktemp("cyclegan")
     model, datamodule = fit(
-        tmp_path / "run",
+        root / "run",
         "model=cyclegan",
         "data=mnist2digits",
         "data.direction=BtoA",  # G: the dataset's B (8x8 digits) -> A (MNIST)
@@ -136,7 +145,12 @@ def test_a_cyclegan_translates_both_ways(tmp_path: Path) -> None:
         "model.discriminator.base_channels=8",
         "max_kimg=0.1",
     )
-    ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    assert isinstance(model, CycleGAN)
+    return model, datamodule, root / "run" / "checkpoints" / "last.ckpt"
+
+
+def test_a_cyclegan_translates_both_ways(cyclegan, tmp_path: Path) -> None:
+    model, datamodule, ckpt = cyclegan
     digits, mnist = datamodule.fixed_pairs(4)  # held-out images of B, then of A
     for direction, images, reverse in (("BtoA", digits, False), ("AtoB", mnist, True)):
         translator = load_translator(ckpt, direction=direction)
@@ -149,3 +163,69 @@ def test_a_cyclegan_translates_both_ways(tmp_path: Path) -> None:
     run_here(f"ckpt={ckpt}", f"input={folder}", f"out={tmp_path}/t", "direction=AtoB")
     manifest = json.loads((tmp_path / "t" / "translate.json").read_text())
     assert manifest["direction"] == "AtoB" and manifest["files"] == ["x.png"]
+
+
+@pytest.fixture(scope="module")
+def judge(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An (untrained) digit classifier file for classifier features: the tests check what is
+    measured and recorded, not how good the features are."""
+    path = tmp_path_factory.mktemp("judge") / "judge.pt"
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        classifier = DigitClassifier(10, 8, 1)
+    return save_classifier(classifier, path, {"data": "judge", "input_size": [28, 28]})
+
+
+def evaluate_here(tmp_path: Path, *overrides: str) -> dict[str, MetricRecord]:
+    """``python -m ganlab.evaluate <overrides>`` in this process, with classifier features and
+    no reference cache; its records by metric."""
+    common = ["metrics/feature=classifier", "metrics.reference_cache=null"]
+    common.append(f"paths.output_dir={tmp_path}/evaluate")
+    with initialize_config_dir(config_dir(), version_base="1.3"):
+        cfg = compose("evaluate", overrides=[*common, *overrides])
+    return {record.metric: record for record in evaluation.evaluate(cfg)}
+
+
+def test_evaluate_scores_a_pix2pix_on_its_held_out_pairs(
+    ckpt: Path, judge: Path, tmp_path: Path
+) -> None:
+    records = evaluate_here(
+        tmp_path, f"ckpt={ckpt}", f"metrics.feature.path={judge}", "num_fake=40", "metrics=[fid]"
+    )
+    assert set(records) == {"fid40", "l1", "psnr", "ssim"}
+    fid = records["fid40"]
+    assert (fid.n_fake, fid.n_real) == (40, 1000)  # against every held-out target
+    assert fid.provenance["dataset"] == "edges2digits_B" and fid.provenance["direction"] == "AtoB"
+    assert fid.provenance["split"] == "held-out" and fid.provenance["kimg"] >= 0.3
+    held_out = Edges2Digits().held_out()  # the data the checkpoint's run config names
+    expected = paired_scores(load_translator(ckpt)(held_out.source[:40]), held_out.target[:40])
+    assert records["l1"].value == pytest.approx(expected["l1"])
+    assert records["ssim"].n_fake == records["ssim"].n_real == 40
+    logged = (ckpt.parents[1] / "metrics.jsonl").read_text()  # appended to the run's log too
+    assert '"metric": "l1"' in logged and '"direction": "AtoB"' in logged
+    with pytest.raises(
+        evaluation.EvaluationError, match=r"held-out targets of its data: drop real="
+    ):
+        evaluate_here(tmp_path, f"ckpt={ckpt}", f"metrics.feature.path={judge}", f"real={tmp_path}")
+    with pytest.raises(evaluation.EvaluationError, match=r"direction= chooses a translator"):
+        evaluate_here(tmp_path, f"fake={tmp_path}", "direction=BtoA")
+
+
+def test_evaluate_scores_both_translators_of_a_cyclegan(
+    cyclegan, judge: Path, tmp_path: Path
+) -> None:
+    model, datamodule, ckpt = cyclegan
+    options = [f"ckpt={ckpt}", f"metrics.feature.path={judge}", "metrics=[fid]"]
+    with pytest.raises(evaluation.EvaluationError, match=r"pass the data .* as data=<name>"):
+        evaluate_here(tmp_path, *options)  # trained in-process: no run config to read it from
+    options.append("data=mnist2digits")  # its direction is the translator's, whatever it says
+    trained_way = evaluate_here(tmp_path, *options, "num_fake=30")  # BtoA: 8x8 digits -> MNIST
+    assert set(trained_way) == {"fid30", "cycle_l1_a", "cycle_l1_b"}
+    assert trained_way["fid30"].provenance["dataset"] == "mnist2digits_A"
+    digits, mnist = datamodule.held_out()
+    expected = cycle_scores(model.translate, digits.images[:30], mnist.images)
+    assert trained_way["cycle_l1_b"].value == pytest.approx(expected["cycle_l1_a"], rel=1e-5)
+    assert trained_way["cycle_l1_a"].value == pytest.approx(expected["cycle_l1_b"], rel=1e-5)
+    other_way = evaluate_here(tmp_path, *options, "direction=AtoB", "num_fake=20")
+    assert other_way["fid20"].provenance["dataset"] == "mnist2digits_B"
+    assert other_way["fid20"].n_real == len(digits.images)
