@@ -84,6 +84,8 @@ ALLOWED: frozenset[str] = frozenset(
         "ganlab.networks.ResNetDiscriminator",
         "ganlab.networks.UNetGenerator",
         "ganlab.networks.ResNetTranslator",
+        "ganlab.networks.SRResNet",
+        "ganlab.networks.SRGANDiscriminator",
         "ganlab.networks.PatchGANDiscriminator",
         # objectives and D regularizers (model/loss, model/regularizer)
         "ganlab.losses.NonSaturating",

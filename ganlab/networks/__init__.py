@@ -2,8 +2,8 @@
 
 A generator has ``latent_dim`` and ``shape`` (of one sample) and maps ``z`` of shape
 ``(B, latent_dim)`` to ``(B, *shape)``; one driven by an input image instead (Pix2Pix's
-:class:`UNetGenerator`, CycleGAN's :class:`ResNetTranslator`) has ``source_shape`` and no
-``latent_dim``. A discriminator maps
+:class:`UNetGenerator`, CycleGAN's :class:`ResNetTranslator`, SRGAN's :class:`SRResNet`) has
+``source_shape`` and no ``latent_dim``. A discriminator maps
 ``(B, *shape)`` to logits ``(B,)``, or ``(B, patches)`` for :class:`PatchGANDiscriminator`.
 
 Every discriminator takes the same options, off by default: ``norm``, ``spectral_norm``,
@@ -26,6 +26,7 @@ from ganlab.networks.mlp import MLPDiscriminator, MLPGenerator
 from ganlab.networks.patchgan import PatchGANDiscriminator
 from ganlab.networks.resnet import ResNetDiscriminator, ResNetGenerator
 from ganlab.networks.resnet_translator import ResNetTranslator
+from ganlab.networks.srresnet import SRGANDiscriminator, SRResNet
 from ganlab.networks.unet import UNetGenerator
 
 __all__ = [
@@ -40,6 +41,8 @@ __all__ = [
     "ResNetDiscriminator",
     "ResNetGenerator",
     "ResNetTranslator",
+    "SRGANDiscriminator",
+    "SRResNet",
     "UNetGenerator",
     "apply_spectral_norm",
     "initialize",
