@@ -98,6 +98,12 @@ def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
     return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
 
+def snippet(name: str, lines: Sequence[str]) -> list[str]:
+    """``lines`` marked as the section ``name`` of this page, which other pages include with
+    ``--8<-- "results.md:<name>"`` (pymdownx.snippets), so no page copies a table by hand."""
+    return [f"<!-- --8<-- [start:{name}] -->", *lines, f"<!-- --8<-- [end:{name}] -->"]
+
+
 def details(title: str, lines: Sequence[str]) -> list[str]:
     """A collapsed box (pymdownx.details)."""
     return [f'??? note "{title}"', "", *(f"    {line}" if line else "" for line in lines)]
@@ -330,14 +336,19 @@ def translation_tables(records: list[Record]) -> list[str]:
     # each variant's options beyond the half-width preset every variant shares
     extra = {v: translation.VARIANTS[v][len(translation.HALF_WIDTH) :] for v in order}
     return [
-        "Mean ± standard error over seeds. One row: `python benchmarks/translation.py "
-        "--variants <variant>`. Options beyond the shared ones: "
-        + "; ".join(f"`{v}` {options(o)}" for v, o in extra.items())
-        + ".",
-        "",
-        translation.table_header(TRANSLATION_KIMG),
-        "|---|---|---|---|---|---|---|",
-        *rows,
+        *snippet(
+            "pix2pix-ablation",
+            [
+                "Mean ± standard error over seeds. One row: `python benchmarks/translation.py "
+                "--variants <variant>`. Options beyond the shared ones: "
+                + "; ".join(f"`{v}` {options(o)}" for v, o in extra.items())
+                + ".",
+                "",
+                translation.table_header(TRANSLATION_KIMG),
+                "|---|---|---|---|---|---|---|",
+                *rows,
+            ],
+        ),
         "",
         *details("Every run and its command line", every),
         *cyclegan_tables(groups),
@@ -381,17 +392,22 @@ def cyclegan_tables(groups: Mapping[str, list[Record]]) -> list[str]:
     extra = {v: translation.CYCLEGAN_VARIANTS[v][len(translation.CYCLEGAN) :] for v in order}
     return [
         "",
-        "CycleGAN on mnist2digits (label kept: the target domain's classifier reads the "
-        "translation as the source image's digit; in brackets, the same classifier on the "
-        "untranslated images and, A -> B, on the MNIST digits rendered as the 8x8 set by "
-        "the UCI reduction: what a translator that learned only the rendering would keep). "
-        "Options beyond the shared ones: "
-        + "; ".join(f"`{v}` {options(o)}" for v, o in extra.items())
-        + ".",
-        "",
-        header,
-        "|" + "---|" * (header.count(" | ") + 1),
-        *[translation.cyclegan_table_row(v, groups[v]) for v in order],
+        *snippet(
+            "cyclegan-ablation",
+            [
+                "CycleGAN on mnist2digits (label kept: the target domain's classifier reads the "
+                "translation as the source image's digit; in brackets, the same classifier on the "
+                "untranslated images and, A -> B, on the MNIST digits rendered as the 8x8 set by "
+                "the UCI reduction: what a translator that learned only the rendering would keep). "
+                "Options beyond the shared ones: "
+                + "; ".join(f"`{v}` {options(o)}" for v, o in extra.items())
+                + ".",
+                "",
+                header,
+                "|" + "---|" * (header.count(" | ") + 1),
+                *[translation.cyclegan_table_row(v, groups[v]) for v in order],
+            ],
+        ),
         "",
         *details("Every CycleGAN run and its command line", every),
     ]
