@@ -8,6 +8,7 @@ from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
+from ganlab.data.super_resolution import downscaled_shape
 from ganlab.losses.info import q_outputs
 from ganlab.networks.layers import packed_shape
 
@@ -94,8 +95,19 @@ def q_output_width(codes: Any, fixed_std: float | None = None) -> int:
     return q_outputs(list(codes), learn_std=fixed_std is None)
 
 
+def downscaled_source_shape(shape: Any, scale: Any) -> ListConfig:
+    """An SR task's source shape: ``shape`` with its sides divided by ``scale``
+    (:func:`ganlab.data.super_resolution.downscaled_shape`).
+
+    >>> list(downscaled_source_shape([1, 28, 28], 4))
+    [1, 7, 7]
+    """
+    return OmegaConf.create(downscaled_shape(shape, scale))
+
+
 RESOLVERS: dict[str, Callable[..., Any]] = {
     "by_kind": by_kind,
+    "downscaled_shape": downscaled_source_shape,
     "gan_strategy": gan_strategy,
     "judged_shape": judged_shape,
     "output_activation": output_activation,

@@ -126,6 +126,8 @@ ALLOWED: frozenset[str] = frozenset(
         "ganlab.data.PairedFolder",
         "ganlab.data.UnpairedFolder",
         "ganlab.data.Gray2Color",
+        "ganlab.data.MNISTSR",
+        "ganlab.data.Bicubic",  # MNISTSR's degradation
         "ganlab.data.ImageFolder",
         "ganlab.data.RingMixture",
         "ganlab.data.GridMixture",

@@ -1,7 +1,7 @@
 """ganlab DataModules: 2-D toy mixtures, small offline image sets, torchvision sets, folders,
 subsets of any of them by class (``per_class`` images each, a held-out split), and paired
-images for translation (:mod:`ganlab.data.paired`: ``(target, label, source)`` triples) and
-unpaired ones (:mod:`ganlab.data.unpaired`: ``(a, label_a, b, label_b)`` from two domains),
+images for translation (:mod:`ganlab.data.paired`: ``(target, label, source)`` triples, also
+for super-resolution, :mod:`ganlab.data.super_resolution`) and unpaired ones (:mod:`ganlab.data.unpaired`: ``(a, label_a, b, label_b)`` from two domains),
 offline or in folders, yours or the official Pix2Pix and CycleGAN datasets by name
 (:mod:`ganlab.data.folders`).
 
@@ -22,6 +22,7 @@ from ganlab.data.paired_folder import PairedFolder
 from ganlab.data.photos import Gray2Color
 from ganlab.data.stacked import StackedDigits, StackedMNIST5k
 from ganlab.data.subset import ClassSubset
+from ganlab.data.super_resolution import MNISTSR, Bicubic
 from ganlab.data.torchvision_sets import CIFAR10, MNIST, CelebA, FashionMNIST
 from ganlab.data.unpaired import MNIST2Digits
 from ganlab.data.unpaired_folder import UnpairedFolder
@@ -29,6 +30,8 @@ from ganlab.data.unpaired_folder import UnpairedFolder
 __all__ = [
     "CIFAR10",
     "MNIST",
+    "MNISTSR",
+    "Bicubic",
     "CelebA",
     "ClassSubset",
     "DataError",

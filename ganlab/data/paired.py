@@ -111,6 +111,11 @@ class DigitTranslation(GANDataModule):
 
     default_shape: ClassVar[tuple[int, ...]] = (1, 32, 32)
     a_to_b: ClassVar[str] = "A to B"  # what direction=AtoB translates, for messages
+    # how the sources' shape follows from the options, and the fix (for a wrong source_shape)
+    source_rule: ClassVar[str] = (
+        "both kinds of digit image have the shape data.shape): leave data.source_shape at "
+        "${data.shape}"
+    )
 
     def __init__(
         self,
@@ -126,8 +131,7 @@ class DigitTranslation(GANDataModule):
         if source_shape is not None and tuple(source_shape) != self.source_shape:
             raise DataError(
                 f"data.source_shape={list(source_shape)} but {self.data_name}'s sources are "
-                f"{list(self.source_shape)} (both kinds of digit image have the shape "
-                "data.shape): leave data.source_shape at ${data.shape}"
+                f"{list(self.source_shape)} ({self.source_rule}"
             )
         check_split_and_direction(split, SPLITS, direction, self.a_to_b)
         if not 0.0 < float(holdout) < 1.0:
