@@ -8,7 +8,6 @@ from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
-from ganlab.data.super_resolution import downscaled_shape
 from ganlab.losses.info import q_outputs
 from ganlab.networks.layers import packed_shape
 
@@ -102,6 +101,10 @@ def downscaled_source_shape(shape: Any, scale: Any) -> ListConfig:
     >>> list(downscaled_source_shape([1, 28, 28], 4))
     [1, 7, 7]
     """
+    # here, not at the top: ganlab.data imports Lightning, which ganlab.sampling's users
+    # (anything that only samples a trained generator) must not need
+    from ganlab.data.super_resolution import downscaled_shape
+
     return OmegaConf.create(downscaled_shape(shape, scale))
 
 
