@@ -40,7 +40,9 @@ import statistics
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from runs import (
     cached,
@@ -131,6 +133,11 @@ def translation_scores(classifier: Path) -> Callable[[Path], dict[str, float]]:
     return inspect
 
 
+def agreement(extractor: Any, labels: Any, images: Any) -> float:
+    """Share of ``images`` that ``extractor``'s classifier reads as their ``labels``."""
+    return float((extractor.predict(images) == labels).float().mean())
+
+
 def cyclegan_scores(classifiers: tuple[Path, Path]) -> Callable[[Path], dict[str, float]]:
     """What to read from a finished CycleGAN run: label preservation, FID and cycle L1 of its
     translations of both domains' held-out images (``classifiers``: A's, then B's)."""
@@ -150,25 +157,22 @@ def cyclegan_scores(classifiers: tuple[Path, Path]) -> Callable[[Path], dict[str
         a, b = data.held_out()  # 1,000 MNIST digits, 359 framed 8x8 digits
         to_b, to_a = g(a.images), f(b.images)
         scores = cycle_scores(lambda x, reverse=False: (f if reverse else g)(x), a.images, b.images)
-        for name, path, source, output, target in (
-            ("a2b", classifiers[1], a, to_b, b),
-            ("b2a", classifiers[0], b, to_a, a),
+        # A -> B is also read as a translator that learned only the 8x8 set's rendering would be
+        rendered = data.domains["B"].render(a.images)
+        for name, path, source, output, target, reference in (
+            ("a2b", classifiers[1], a, to_b, b, rendered),
+            ("b2a", classifiers[0], b, to_a, a, None),
         ):
             extractor = ClassifierFeatures(path=str(path))
-            read = extractor.predict
-            scores[name] = float((read(output) == source.labels).float().mean())
-            scores[f"{name}_untranslated"] = float(
-                (read(source.images) == source.labels).float().mean()
-            )
+            kept = partial(agreement, extractor, source.labels)
+            scores[name], scores[f"{name}_untranslated"] = kept(output), kept(source.images)
             fid = FID(extractor.num_features)
             with torch.no_grad():
                 fid.update(extractor(target.images)["features"].double(), real=True)
                 fid.update(extractor(output)["features"].double(), real=False)
             scores[f"fid_{name[-1]}"] = float(fid.compute())
-        # read as a translator that learned only the 8x8 set's rendering would be
-        rendered = data.domains["B"].render(a.images)
-        read_b = ClassifierFeatures(path=str(classifiers[1])).predict
-        scores["a2b_rendered"] = float((read_b(rendered) == a.labels).float().mean())
+            if reference is not None:
+                scores[f"{name}_rendered"] = kept(reference)
         return scores
 
     return inspect

@@ -16,7 +16,8 @@ target or, unpaired, the cycle-reconstruction L1 of both domains (``cycle_l1_a``
 
     python -m ganlab.evaluate ckpt=<run>/checkpoints/last.ckpt metrics/feature=classifier \
         metrics.feature.path=<classifier of the target domain>.pt [direction=BtoA]
- What the checkpoint and that run config store is built
+
+What the checkpoint and that run config store is built
 only where every ``_target_`` in it is on ganlab's allow-list (:mod:`ganlab.stored`; the
 stored data module still reads, or downloads into, the folder it names); ``trust=true`` builds
 it anyway. Real-image features are cached
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import warnings
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, cast
@@ -37,6 +39,7 @@ from typing import Any, cast
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from torch import Tensor
 
 from ganlab.config import register_resolvers
 from ganlab.data.base import GANDataModule
@@ -170,13 +173,8 @@ def evaluate(cfg: DictConfig) -> list[MetricRecord]:
         key = ReferenceKey(
             name, real.split, tuple(real.shape), extractor.name, extractor.weights_hash, n_real
         )
-        cache = ReferenceCache(cfg.metrics.reference_cache) if cfg.metrics.reference_cache else None
         loader = take_images(real.eval_dataloader(cfg.batch_size), n_real)
-        features, hit = evaluator.real_features(loader, key, cache)
-        evaluator.set_real(features)
-        print(
-            f"reference: {n_real:,} images of {name} ({real.split})" + (" [cached]" if hit else "")
-        )
+        set_reference(evaluator, loader, key, cfg, f"{n_real:,} images of {name} ({real.split})")
         provenance |= {"dataset": name, "split": real.split, "resolution": list(real.shape)}
 
     if generator is not None:
@@ -198,6 +196,17 @@ def evaluate(cfg: DictConfig) -> list[MetricRecord]:
 
 def _factories(cfg: DictConfig) -> dict[str, Any]:
     return {name: instantiate(node) for name, node in cfg.metrics.compute.items()}
+
+
+def set_reference(
+    evaluator: Evaluator, images: Iterable[Tensor], key: ReferenceKey, cfg: DictConfig, what: str
+) -> None:
+    """Give ``evaluator`` the features of the reference ``images`` (from the reference cache
+    where ``key`` is there), and say ``what`` they are."""
+    cache = ReferenceCache(cfg.metrics.reference_cache) if cfg.metrics.reference_cache else None
+    features, hit = evaluator.real_features(images, key, cache)
+    evaluator.set_real(features)
+    print(f"reference: {what}" + (" [cached]" if hit else ""))
 
 
 def evaluate_translator(cfg: DictConfig, translator: Translator, device: str) -> list[MetricRecord]:
@@ -251,10 +260,8 @@ def evaluate_translator(cfg: DictConfig, translator: Translator, device: str) ->
             extractor.weights_hash,
             n_real,
         )
-        cache = ReferenceCache(cfg.metrics.reference_cache) if cfg.metrics.reference_cache else None
-        features, hit = evaluator.real_features(target[:n_real].split(cfg.batch_size), key, cache)
-        evaluator.set_real(features)
-        print(f"reference: {n_real:,} held-out images of {name}" + (" [cached]" if hit else ""))
+        batches = target[:n_real].split(cfg.batch_size)
+        set_reference(evaluator, batches, key, cfg, f"{n_real:,} held-out images of {name}")
     records = evaluator.score(output.split(cfg.batch_size), provenance)
 
     if paired:  # each translation against its own source's target
